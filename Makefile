@@ -1,0 +1,59 @@
+# panel-dask developer entry points. `make dev` runs the product on this machine;
+# `make test` installs what the tests need and runs them all (CI calls it).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYPROJECTS := app/pyproject.toml operator/pyproject.toml tools/pyproject.toml constraints.txt
+PYTEST_ARGS ?=
+
+.PHONY: help dev test lint fmt system-deps tools cluster-up cluster-down bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): $(PYPROJECTS)
+	@echo "==> creating $(VENV) and installing panel-dask (app, operator, test tools)"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e 'app[dev]' -e 'operator[dev]' -e tools
+	touch $@
+
+venv: $(STAMP) ## create the virtualenv and install everything editable
+
+dev: $(STAMP) ## run the whole product locally: Dask scheduler + workers, autoscaler, Panel on :5006
+	$(VENV)/bin/panel-dask-dev
+
+system-deps: ## install the Debian packages the tests need (chromium, ...)
+	bash tools/install-system-deps.sh
+
+tools: $(STAMP) ## build (or reuse from cache) kube-apiserver, etcd, kwok, helm, kubectl
+	$(PY) -m panel_dask_testcluster build
+
+cluster-up: tools ## start the local Kubernetes control plane; prints export lines
+	@$(PY) -m panel_dask_testcluster up
+
+cluster-down: $(STAMP) ## stop the local control plane and remove its state
+	@$(PY) -m panel_dask_testcluster down
+
+lint: $(STAMP) ## ruff lint + format check, mypy on the operator
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy operator/panel_dask_operator
+
+fmt: $(STAMP) ## apply ruff's formatter and autofixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: system-deps $(STAMP) lint tools ## install what tests need, then run every test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) tools ## run the benchmarks; JSON + report under bench/results/
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean: ## remove the virtualenv and caches (the Go tool cache under ~/.cache stays)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

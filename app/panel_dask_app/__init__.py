@@ -1,0 +1,1 @@
+"""panel-dask: the Panel app whose heavy work runs on Dask."""

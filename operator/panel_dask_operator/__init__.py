@@ -1,0 +1,1 @@
+"""panel-dask operator: provisions Dask clusters and autoscales workers from the queue."""

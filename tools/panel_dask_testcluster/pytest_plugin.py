@@ -1,0 +1,1 @@
+"""pytest fixtures for the real control plane (session-scoped, explicit opt-in)."""
