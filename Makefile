@@ -10,8 +10,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYPROJECTS := app/pyproject.toml operator/pyproject.toml tools/pyproject.toml constraints.txt
 PYTEST_ARGS ?=
+LOCAL_BASE ?= 0
 
 .PHONY: help dev test lint fmt system-deps tools cluster-up cluster-down bench clean
+.PHONY: images kind-up kind-down docker-up test-images
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,6 +42,22 @@ cluster-up: tools ## start the local Kubernetes control plane; prints export lin
 cluster-down: $(STAMP) ## stop the local control plane and remove its state
 	@$(PY) -m panel_dask_testcluster down
 
+images: ## build panel-dask-app:dev and panel-dask-operator:dev (LOCAL_BASE=1: local Debian base, no registry)
+	LOCAL_BASE=$(LOCAL_BASE) bash images/build.sh
+
+kind-up: ## kind cluster + ingress-nginx + images + chart; prints the app's URL
+	LOCAL_BASE=$(LOCAL_BASE) bash hack/kind-up.sh
+
+kind-down: ## delete the kind cluster made by kind-up
+	bash hack/kind-down.sh
+
+docker-up: system-deps ## start a Docker daemon unless one answers (log under ~/.cache/panel-dask/dockerd)
+	bash hack/dockerd-up.sh
+
+# The image tests run what this builds; the local base needs no registry.
+test-images: docker-up
+	LOCAL_BASE=1 bash images/build.sh
+
 lint: $(STAMP) ## ruff lint + format check, mypy on the operator
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -49,7 +67,7 @@ fmt: $(STAMP) ## apply ruff's formatter and autofixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: system-deps $(STAMP) lint tools ## install what tests need, then run every test
+test: system-deps $(STAMP) lint tools test-images ## install what tests need, then run every test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) tools ## run the benchmarks; JSON + report under bench/results/
