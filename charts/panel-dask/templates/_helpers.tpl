@@ -1,0 +1,162 @@
+{{/*
+Names, labels, images and security contexts shared by every template.
+*/}}
+
+{{/* Chart name, overridable with nameOverride. */}}
+{{- define "panel-dask.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name prefix of every resource. 53 characters at most: the DaskCluster
+carries this name and dask-kubernetes names its Service `<name>-scheduler`,
+which must fit the 63-character DNS label limit.
+*/}}
+{{- define "panel-dask.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 53 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 53 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 53 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Chart name and version, for the helm.sh/chart label. */}}
+{{- define "panel-dask.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every resource; components add app.kubernetes.io/component. */}}
+{{- define "panel-dask.labels" -}}
+helm.sh/chart: {{ include "panel-dask.chart" . }}
+{{ include "panel-dask.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: panel-dask
+{{- end }}
+
+{{/* Labels that identify the release's pods; stable across upgrades. */}}
+{{- define "panel-dask.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "panel-dask.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Labels of one component. Call with (dict "ctx" $ "component" "panel").
+*/}}
+{{- define "panel-dask.componentLabels" -}}
+{{ include "panel-dask.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Selector labels of one component. Call with (dict "ctx" $ "component" "panel"). */}}
+{{- define "panel-dask.componentSelectorLabels" -}}
+{{ include "panel-dask.selectorLabels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Resource names of the components. */}}
+{{- define "panel-dask.panel.fullname" -}}
+{{- printf "%s-panel" (include "panel-dask.fullname" .) }}
+{{- end }}
+
+{{- define "panel-dask.operator.fullname" -}}
+{{- printf "%s-operator" (include "panel-dask.fullname" .) }}
+{{- end }}
+
+{{/* The DaskCluster's name; dask-kubernetes derives the others from it. */}}
+{{- define "panel-dask.cluster.name" -}}
+{{- include "panel-dask.fullname" . }}
+{{- end }}
+
+{{/* The scheduler Service dask-kubernetes creates for the DaskCluster. */}}
+{{- define "panel-dask.scheduler.serviceName" -}}
+{{- printf "%s-scheduler" (include "panel-dask.cluster.name" .) }}
+{{- end }}
+
+{{/* In-cluster address Panel's Dask client connects to. */}}
+{{- define "panel-dask.scheduler.address" -}}
+{{- printf "tcp://%s.%s.svc.%s:8786" (include "panel-dask.scheduler.serviceName" .) .Release.Namespace .Values.clusterDomain }}
+{{- end }}
+
+{{- define "panel-dask.cookieSecret.name" -}}
+{{- default (printf "%s-cookie-secret" (include "panel-dask.fullname" .)) .Values.panel.cookieSecret.existingSecret }}
+{{- end }}
+
+{{- define "panel-dask.operator.serviceAccountName" -}}
+{{- if .Values.operator.serviceAccount.create }}
+{{- default (include "panel-dask.operator.fullname" .) .Values.operator.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.operator.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The app image (Panel, scheduler, workers, helm test). */}}
+{{- define "panel-dask.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "panel-dask.operator.image" -}}
+{{- printf "%s:%s" .Values.operator.image.repository (default .Chart.AppVersion .Values.operator.image.tag) }}
+{{- end }}
+
+{{- define "panel-dask.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Pod-level security context meeting the `restricted` Pod Security Standard.
+The dask-kubernetes controller copies the DaskCluster's pod templates verbatim,
+so the scheduler and worker pods get it too.
+*/}}
+{{- define "panel-dask.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+fsGroup: {{ .Values.securityContext.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Container-level security context meeting the `restricted` Pod Security Standard. */}}
+{{- define "panel-dask.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+Cross-field checks JSON Schema cannot express; `fail` names the fields so a bad
+`--set` is easy to find. Included by every rendered component.
+*/}}
+{{- define "panel-dask.validate" -}}
+{{- if gt (int .Values.autoscaler.minimum) (int .Values.autoscaler.maximum) }}
+{{- fail (printf "autoscaler.minimum (%v) must be less than or equal to autoscaler.maximum (%v)" .Values.autoscaler.minimum .Values.autoscaler.maximum) }}
+{{- end }}
+{{- if gt (int .Values.panel.autoscaling.minReplicas) (int .Values.panel.autoscaling.maxReplicas) }}
+{{- fail (printf "panel.autoscaling.minReplicas (%v) must be less than or equal to panel.autoscaling.maxReplicas (%v)" .Values.panel.autoscaling.minReplicas .Values.panel.autoscaling.maxReplicas) }}
+{{- end }}
+{{- if and .Values.ingress.enabled .Values.ingress.tls.enabled (not .Values.ingress.host) }}
+{{- fail "ingress.host must be set when ingress.tls.enabled is true (the certificate is for one host)" }}
+{{- end }}
+{{- if and .Values.ingress.enabled .Values.ingress.tls.enabled (not .Values.ingress.tls.secretName) }}
+{{- fail "ingress.tls.secretName must name the kubernetes.io/tls Secret when ingress.tls.enabled is true" }}
+{{- end }}
+{{- if and (not .Values.operator.serviceAccount.create) (not .Values.operator.serviceAccount.name) .Values.operator.enabled }}
+{{- fail "operator.serviceAccount.name must name an existing ServiceAccount when operator.serviceAccount.create is false" }}
+{{- end }}
+{{- end }}
