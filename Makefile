@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 LOCAL_BASE ?= 0
 
 .PHONY: help dev test lint fmt system-deps tools cluster-up cluster-down bench clean
-.PHONY: images kind-up kind-down docker-up test-images
+.PHONY: images kind-up kind-down docker-up test-images chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ docker-up: system-deps ## start a Docker daemon unless one answers (log under ~/
 # The image tests run what this builds; the local base needs no registry.
 test-images: docker-up
 	LOCAL_BASE=1 bash images/build.sh
+
+chart-docs: $(STAMP) ## regenerate the values table in charts/panel-dask/README.md from values.yaml
+	$(PY) tests/chart/chart_values_docs.py --write
 
 lint: $(STAMP) ## ruff lint + format check, mypy on the operator
 	$(VENV)/bin/ruff check .

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 CHART_DIR = Path(__file__).resolve().parents[2] / "charts" / "panel-dask"
-BEGIN_MARKER = "<!-- values-table:begin (generated from values.yaml by tests/chart/chart_values_docs.py) -->"
+BEGIN_MARKER = "<!-- values-table:begin (generated from values.yaml: make chart-docs) -->"
 END_MARKER = "<!-- values-table:end -->"
 
 _KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_][A-Za-z0-9_]*):(?:\s|$)")
