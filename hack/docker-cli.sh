@@ -10,7 +10,8 @@ can_build() {
   local cli=$1 major
   command -v "$cli" >/dev/null 2>&1 || return 1
   "$cli" buildx version >/dev/null 2>&1 && return 0
-  major=$("$cli" version --format '{{.Client.Version}}' 2>/dev/null | cut -d. -f1) || return 1
+  # `docker version` exits non-zero while no daemon answers, yet prints the client's.
+  major=$("$cli" version --format '{{.Client.Version}}' 2>/dev/null | cut -d. -f1 || true)
   [[ $major =~ ^[0-9]+$ ]] && ((major < 23))
 }
 
