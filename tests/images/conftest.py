@@ -52,21 +52,6 @@ class Docker:
         uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
         return int(uid_line.split()[1])
 
-    def published_port(self, container: str, port: int, timeout_s: float = 10) -> int:
-        """The 127.0.0.1 host port Docker published for the container's port."""
-        deadline = time.monotonic() + timeout_s
-        while self.inspect(container)["State"]["Status"] != "running":
-            if (
-                time.monotonic() > deadline
-                or self.inspect(container)["State"]["Status"] == "exited"
-            ):
-                pytest.fail(f"container is not running:\n{self.logs(container)}")
-            time.sleep(0.2)
-        binding = self("port", container, f"{port}/tcp").splitlines()[0]
-        host, _, host_port = binding.rpartition(":")
-        assert host == "127.0.0.1", f"port {port} published on {host}, not loopback"
-        return int(host_port)
-
     def logs(self, container: str) -> str:
         proc = subprocess.run(
             [self.cli, "logs", container], capture_output=True, text=True, timeout=30, check=False

@@ -6,19 +6,18 @@ pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
-def panel_server(images, run_container, wait_for_http, docker):
+def panel_server(images, run_container, wait_for_http, loopback_port):
     """panel-dask-serve in a read-only container, port 5006 published on 127.0.0.1."""
+    port = loopback_port()
     container = run_container(
         images["app"],
         options=(
-            "--publish",
-            "127.0.0.1::5006",
-            # The app checks the browser's Origin; the published port is random.
-            "--env",
-            "PANEL_ALLOW_WEBSOCKET_ORIGIN=*",
+            "--publish", f"127.0.0.1:{port}:5006",
+            # The browser's origin is the published address, as behind an ingress.
+            "--env", f"PANEL_ALLOW_WEBSOCKET_ORIGIN=127.0.0.1:{port}",
         ),
-    )
-    base = f"http://127.0.0.1:{docker.published_port(container, 5006)}"
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
     status, _ = wait_for_http(f"{base}/health", container)
     return container, base, status
 
