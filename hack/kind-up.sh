@@ -17,7 +17,8 @@ values=${KIND_VALUES:-charts/panel-dask/values-kind.yaml}
 # Pinned: the kind provider manifest of this controller release.
 ingress_version=${INGRESS_NGINX_VERSION:-controller-v1.14.3}
 ingress_manifest=${INGRESS_NGINX_MANIFEST:-https://raw.githubusercontent.com/kubernetes/ingress-nginx/$ingress_version/deploy/static/provider/kind/deploy.yaml}
-wait_timeout=${KIND_WAIT_TIMEOUT:-300s}
+wait_s=${KIND_WAIT_SECONDS:-300}
+wait_timeout=${wait_s}s
 app_url=http://localhost/
 
 step() { echo "==> $*"; }
@@ -60,6 +61,9 @@ step "waiting for the ingress-nginx controller"
 kubectl -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout="$wait_timeout"
 kubectl -n ingress-nginx wait pod --for=condition=Ready \
   --selector=app.kubernetes.io/component=controller --timeout="$wait_timeout"
+# The admission webhook's certificate jobs must finish before the chart's
+# Ingress objects can be admitted.
+kubectl -n ingress-nginx wait job --all --for=condition=Complete --timeout="$wait_timeout"
 
 step "building images"
 images/build.sh
@@ -77,7 +81,7 @@ kubectl -n "$namespace" wait daskcluster --all \
   --for=jsonpath='{.status.phase}'=Running --timeout="$wait_timeout"
 
 step "waiting for ${app_url}health through the ingress"
-deadline=$((SECONDS + ${wait_timeout%s}))
+deadline=$((SECONDS + wait_s))
 until curl -fsS -o /dev/null "${app_url}health"; do
   if ((SECONDS >= deadline)); then
     echo "${app_url}health did not answer within $wait_timeout; see: kubectl --context $context -n $namespace get pods" >&2
