@@ -17,6 +17,10 @@ the two controllers (dask-kubernetes' and the queue autoscaler) call.
 - apiGroups: [kubernetes.dask.org]
   resources: [daskclusters, daskworkergroups, daskjobs, daskautoscalers]
   verbs: [get, list, watch, patch, create, delete]
+# The uninstall hook (same ServiceAccount) deletes the release's clusters.
+- apiGroups: [kubernetes.dask.org]
+  resources: [daskclusters]
+  verbs: [deletecollection]
 - apiGroups: [kubernetes.dask.org]
   resources: [daskclusters/status, daskworkergroups/status, daskjobs/status, daskautoscalers/status]
   verbs: [get, patch]
@@ -27,7 +31,7 @@ the two controllers (dask-kubernetes' and the queue autoscaler) call.
 # Application: the queue autoscaler's own resource and its status.
 - apiGroups: [panel-dask.io]
   resources: [daskqueueautoscalers]
-  verbs: [get, list, watch, patch]
+  verbs: [get, list, watch, patch, deletecollection]
 - apiGroups: [panel-dask.io]
   resources: [daskqueueautoscalers/status]
   verbs: [get, patch]

@@ -1,0 +1,104 @@
+"""Helpers the chart tests share: run helm/kubectl on the test control plane, wait, parse.
+
+Only the chart tests use these; they wrap the `control_plane` fixture's
+`helm`/`kubectl` so a failing command reports its own stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from chart_values_docs import CHART_DIR
+
+T = TypeVar("T")
+
+CI_DIR = CHART_DIR / "ci"
+CRD_DIR = CHART_DIR / "crds"
+CI_CASES = sorted(p.name.removesuffix("-values.yaml") for p in CI_DIR.glob("*-values.yaml"))
+RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+}
+WAIT_SECONDS = 120
+
+
+def run(tool: Callable[..., subprocess.CompletedProcess[str]], *args: str) -> str:
+    """Run helm or kubectl through the fixture and return stdout; fail with stderr."""
+    result = tool(*args, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stderr}"
+    return result.stdout
+
+
+def attempt(
+    tool: Callable[..., subprocess.CompletedProcess[str]], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run helm or kubectl and return the result, success or not."""
+    return tool(*args, capture_output=True, text=True)
+
+
+def get_json(control_plane: Any, *args: str) -> Any:
+    """`kubectl get ... -o json`, parsed."""
+    return json.loads(run(control_plane.kubectl, "get", *args, "-o", "json"))
+
+
+def wait_for(check: Callable[[], T | None], what: str, timeout: float = WAIT_SECONDS) -> T:
+    """Poll `check` until it returns a truthy value; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def values_file(case: str) -> Path:
+    """Path of a ci case's values file."""
+    return CI_DIR / f"{case}-values.yaml"
+
+
+def render(
+    control_plane: Any, release: str, namespace: str, *helm_args: str
+) -> list[dict[str, Any]]:
+    """`helm template` the chart and return its documents (hooks included)."""
+    out = run(
+        control_plane.helm, "template", release, str(CHART_DIR), "--namespace", namespace,
+        *helm_args,
+    )  # fmt: skip
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def documents_of(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The documents of one kind."""
+    return [doc for doc in docs if doc["kind"] == kind]
+
+
+def pod_specs(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every pod spec the chart renders or makes dask-kubernetes create, named."""
+    for doc in docs:
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        if doc["kind"] == "Pod":
+            yield name, doc["spec"]
+        elif doc["kind"] in {"Deployment", "StatefulSet", "Job"}:
+            yield name, doc["spec"]["template"]["spec"]
+        elif doc["kind"] == "DaskCluster":
+            yield f"{name} scheduler", doc["spec"]["scheduler"]["spec"]
+            yield f"{name} worker", doc["spec"]["worker"]["spec"]
+
+
+def apply_crds(control_plane: Any) -> None:
+    """Install or update every CRD in the chart's crds/ and wait until they serve."""
+    run(control_plane.kubectl, "apply", "--server-side", "--force-conflicts", "-f", str(CRD_DIR))
+    names = [yaml.safe_load(p.read_text())["metadata"]["name"] for p in CRD_DIR.glob("*.yaml")]
+    run(
+        control_plane.kubectl, "wait", "--for=condition=Established", "--timeout=60s",
+        *[f"crd/{name}" for name in names],
+    )  # fmt: skip
