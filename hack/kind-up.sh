@@ -20,6 +20,9 @@ ingress_manifest=${INGRESS_NGINX_MANIFEST:-https://raw.githubusercontent.com/kub
 wait_s=${KIND_WAIT_SECONDS:-300}
 wait_timeout=${wait_s}s
 app_url=http://localhost/
+# The chart's resource names: the release name, suffixed unless it says panel-dask.
+fullname=$release
+[[ $release == *panel-dask* ]] || fullname=$release-panel-dask
 
 step() { echo "==> $*"; }
 
@@ -94,6 +97,7 @@ cat <<MSG
 ==> panel-dask is up
   app:            $app_url
   Dask dashboard: ${app_url}dask/status
-  scale Panel:    kubectl --context $context -n $namespace scale deployment -l app.kubernetes.io/component=panel --replicas=3
+  scale Panel:    kubectl --context $context -n $namespace scale deployment $fullname-panel --replicas=3
+  Dask workers:   kubectl --context $context -n $namespace get dqa,daskworkergroups   # worker group $fullname-default
   remove it all:  make kind-down
 MSG
