@@ -10,8 +10,13 @@ resource and no scheduler pods appear; what the chart itself creates is checked.
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from chart_cluster import (
@@ -221,3 +226,68 @@ def test_uninstall_finishes_and_leaves_nothing_behind(
         f"namespace {namespace} to be empty after helm uninstall",
     )
     assert run(control_plane.helm, "list", "--namespace", namespace, "-q").strip() == ""
+
+
+CLEANUP_SCRIPT = CHART_DIR / "files" / "uninstall-cleanup.py"
+
+
+def run_cleanup_script(
+    control_plane: Any, namespace: str, account_dir: Path, timeout: int
+) -> subprocess.CompletedProcess[str]:
+    """Run the pre-delete hook's script here, as the hook pod would: with the
+    operator ServiceAccount's token, against the apiserver."""
+    token = run(control_plane.kubectl, "create", "token", "panel-dask-operator", "-n", namespace)
+    account_dir.mkdir(exist_ok=True)
+    (account_dir / "token").write_text(token.strip())
+    (account_dir / "ca.crt").write_bytes(Path(control_plane.ca_file).read_bytes())
+    server = urlsplit(control_plane.server)
+    env = {
+        **os.environ,
+        "SERVICE_ACCOUNT_DIR": str(account_dir),
+        "KUBERNETES_SERVICE_HOST": server.hostname or "",
+        "KUBERNETES_SERVICE_PORT": str(server.port),
+    }
+    selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/name=panel-dask"
+    command = [sys.executable, str(CLEANUP_SCRIPT), namespace, selector, str(timeout)]
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout + 60, check=False
+    )
+
+
+def dask_resources(control_plane: Any, namespace: str) -> list[str]:
+    return run(
+        control_plane.kubectl, "get", "daskclusters,daskqueueautoscalers", "-n", namespace,
+        "-o", "name",
+    ).split()  # fmt: skip
+
+
+def test_uninstall_hook_script_waits_for_a_held_finalizer_then_deletes(
+    control_plane: Any, namespace_factory: Any, tmp_path: Path
+) -> None:
+    """No operator runs here, so the test holds a finalizer itself (as kopf would):
+    the script must report the held resource, then succeed once it is released."""
+    apply_crds(control_plane)
+    namespace = namespace_factory(labels=RESTRICTED)
+    helm_install(control_plane, namespace)
+    assert len(dask_resources(control_plane, namespace)) == 2
+    held = '{"metadata":{"finalizers":["panel-dask.io/test-hold"]}}'
+    run(
+        control_plane.kubectl, "patch", "daskcluster", "panel-dask", "-n", namespace,
+        "--type", "merge", "-p", held,
+    )  # fmt: skip
+
+    stuck = run_cleanup_script(control_plane, namespace, tmp_path / "sa", timeout=3)
+    assert stuck.returncode == 1, stuck.stdout + stuck.stderr
+    assert "still present" in stuck.stdout and "panel-dask" in stuck.stdout
+    assert dask_resources(control_plane, namespace) == [
+        "daskcluster.kubernetes.dask.org/panel-dask"
+    ]
+
+    run(
+        control_plane.kubectl, "patch", "daskcluster", "panel-dask", "-n", namespace,
+        "--type", "merge", "-p", '{"metadata":{"finalizers":null}}',
+    )  # fmt: skip
+    done = run_cleanup_script(control_plane, namespace, tmp_path / "sa", timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert dask_resources(control_plane, namespace) == []
+    run(control_plane.helm, "uninstall", RELEASE, "--namespace", namespace, "--wait")
