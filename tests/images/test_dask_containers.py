@@ -14,6 +14,13 @@ from panel_dask_app import tasks
 pytestmark = [pytest.mark.docker, pytest.mark.dask]
 
 CONNECT_TIMEOUT_S = 120
+# The scheduler's HTTP routes as the chart enables them (contract): the API
+# route, off by default, is what the operator reads queue counts from.
+HTTP_ROUTES = (
+    '["distributed.http.scheduler.prometheus","distributed.http.scheduler.info",'
+    '"distributed.http.scheduler.json","distributed.http.health","distributed.http.proxy",'
+    '"distributed.http.statics","distributed.http.scheduler.api"]'
+)
 
 
 @pytest.fixture
@@ -32,8 +39,11 @@ def dask_cluster(images, run_container, loopback_port, wait_for_http):
         f"127.0.0.1:{dashboard}",
         "--dashboard-prefix",
         "/dask",
-        options=("--network", "host"),
-    )
+        options=(
+            "--network", "host",
+            "--env", f"DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES={HTTP_ROUTES}",
+        ),
+    )  # fmt: skip
     address = f"tcp://127.0.0.1:{port}"
     wait_for_http(f"http://127.0.0.1:{dashboard}/dask/health", scheduler)
     worker = run_container(
@@ -50,11 +60,11 @@ def dask_cluster(images, run_container, loopback_port, wait_for_http):
         "--no-dashboard",
         options=("--network", "host"),
     )
-    return address, scheduler, worker
+    return address, scheduler, worker, f"http://127.0.0.1:{dashboard}/dask"
 
 
 async def test_client_on_host_completes_tasks_on_container_worker(dask_cluster):
-    address, _, _ = dask_cluster
+    address, _, _, _ = dask_cluster
 
     def uid_and_tasks_module():
         # Defined here so cloudpickle ships it by value: workers cannot import tests.
@@ -81,8 +91,15 @@ async def test_client_on_host_completes_tasks_on_container_worker(dask_cluster):
 
 @pytest.mark.parametrize("role", ["scheduler", "worker"])
 def test_dask_containers_run_non_root_without_capabilities(dask_cluster, docker, role):
-    _, scheduler, worker = dask_cluster
+    _, scheduler, worker, _ = dask_cluster
     container = scheduler if role == "scheduler" else worker
     assert docker.main_process_uid(container) == 1000
     caps = docker("exec", container, "grep", "CapEff", "/proc/1/status")
     assert caps.split()[1] == "0000000000000000"
+
+
+def test_scheduler_serves_its_http_api_under_the_dashboard_prefix(dask_cluster, wait_for_http):
+    _, scheduler, _, http_base = dask_cluster
+    status, body = wait_for_http(f"{http_base}/api/v1", scheduler)
+    assert status == 200, body
+    assert "API V1" in body
