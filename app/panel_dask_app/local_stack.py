@@ -1,0 +1,268 @@
+"""`panel-dask-dev`: the whole product on one machine, no Kubernetes.
+
+Starts a Dask scheduler (dashboard and HTTP API on) with worker processes in
+this process's event loop, the Panel app as a `panel-dask-serve` subprocess,
+and, when the operator package provides it, the queue autoscaler on the local
+cluster. Ctrl-C or SIGTERM stops every process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import socket
+import sys
+import urllib.request
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import dask
+from distributed import LocalCluster
+
+# The operator fills this hook: a coroutine function taking the running
+# LocalCluster that scales it from the queue until cancelled. Optional, so the
+# app works without the operator distribution installed.
+AUTOSCALER_MODULE = "panel_dask_operator.local"
+AUTOSCALER_ENTRY = "run_autoscaler"
+
+# Same routes as the Kubernetes scheduler: the HTTP API is off by default and
+# the autoscaler reads the queue through it and /metrics.
+SCHEDULER_HTTP_ROUTES = [
+    "distributed.http.scheduler.prometheus",
+    "distributed.http.scheduler.info",
+    "distributed.http.scheduler.json",
+    "distributed.http.health",
+    "distributed.http.proxy",
+    "distributed.http.statics",
+    "distributed.http.scheduler.api",
+]
+
+Autoscaler = Callable[[LocalCluster], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """Where the local stack listens and how big it is."""
+
+    host: str = "127.0.0.1"
+    scheduler_port: int = 8786
+    dashboard_port: int = 8787
+    panel_port: int = 5006
+    workers: int = 2
+    threads_per_worker: int = 2
+    autoscaler: bool = True
+    ready_timeout: float = 120.0
+
+    @property
+    def scheduler_address(self) -> str:
+        """The scheduler's TCP address."""
+        return f"tcp://{self.host}:{self.scheduler_port}"
+
+    @property
+    def dashboard_url(self) -> str:
+        """The dashboard as a browser on this machine reaches it."""
+        return f"http://localhost:{self.dashboard_port}"
+
+    @property
+    def panel_url(self) -> str:
+        """The app as a browser on this machine reaches it."""
+        return f"http://localhost:{self.panel_port}"
+
+
+def parse_args(argv: Sequence[str]) -> StackOptions:
+    """Command-line options; the defaults are the documented local ports."""
+    defaults = StackOptions()
+    parser = argparse.ArgumentParser(prog="panel-dask-dev", description=__doc__.split("\n")[0])
+    port = _bounded_int(1, 65535)
+    parser.add_argument("--scheduler-port", type=port, default=defaults.scheduler_port)
+    parser.add_argument("--dashboard-port", type=port, default=defaults.dashboard_port)
+    parser.add_argument("--panel-port", type=port, default=defaults.panel_port)
+    parser.add_argument("--workers", type=_bounded_int(0, 64), default=defaults.workers)
+    parser.add_argument(
+        "--threads-per-worker", type=_bounded_int(1, 64), default=defaults.threads_per_worker
+    )
+    parser.add_argument(
+        "--no-autoscaler", dest="autoscaler", action="store_false", help="keep workers fixed"
+    )
+    args = parser.parse_args(argv)
+    return StackOptions(**vars(args))
+
+
+def _bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer from {minimum} to {maximum}, got {text!r}"
+            ) from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}, got {value}")
+        return value
+
+    return parse
+
+
+def panel_env(options: StackOptions, environ: Mapping[str, str]) -> dict[str, str]:
+    """The app server's environment: loopback only, localhost origins, no proxy headers."""
+    env = dict(environ)
+    env.update(
+        PANEL_ADDRESS=options.host,
+        PANEL_PORT=str(options.panel_port),
+        PANEL_ALLOW_WEBSOCKET_ORIGIN=f"localhost:{options.panel_port},"
+        f"127.0.0.1:{options.panel_port}",
+        PANEL_USE_XHEADERS="false",
+        DASK_SCHEDULER_ADDRESS=options.scheduler_address,
+        DASK_DASHBOARD_URL=options.dashboard_url,
+    )
+    return env
+
+
+def busy_ports(options: StackOptions) -> list[int]:
+    """Ports the stack needs that something else already listens on."""
+    busy = []
+    for port in (options.scheduler_port, options.dashboard_port, options.panel_port):
+        with socket.socket() as probe:
+            try:
+                probe.bind((options.host, port))
+            except OSError:
+                busy.append(port)
+    return busy
+
+
+def find_autoscaler() -> Autoscaler | None:
+    """The operator's local autoscaler, or None when the operator is not installed."""
+    try:
+        module = importlib.import_module(AUTOSCALER_MODULE)
+    except ModuleNotFoundError as exc:
+        # Only a missing operator means "no autoscaler"; a broken one must fail loudly.
+        if exc.name in (AUTOSCALER_MODULE, AUTOSCALER_MODULE.rpartition(".")[0]):
+            return None
+        raise
+    entry: Autoscaler = getattr(module, AUTOSCALER_ENTRY)
+    return entry
+
+
+def banner(options: StackOptions, autoscaler: str) -> str:
+    """What runs where, printed once everything answers."""
+    return "\n".join(
+        [
+            "",
+            "panel-dask is running on this machine:",
+            f"  Panel app        {options.panel_url}  (pages /tasks and /dashboard, /health)",
+            f"  Dask scheduler   {options.scheduler_address}",
+            f"  Dask dashboard   {options.dashboard_url}/status",
+            f"  Dask workers     {options.workers} processes × "
+            f"{options.threads_per_worker} threads",
+            f"  Autoscaler       {autoscaler}",
+            "Press Ctrl-C to stop everything.",
+            "",
+        ]
+    )
+
+
+async def _wait_until_healthy(url: str, server: asyncio.subprocess.Process, within: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        if server.returncode is not None:
+            raise RuntimeError(f"the Panel server exited with code {server.returncode}")
+        with contextlib.suppress(OSError):
+            response = await asyncio.to_thread(urllib.request.urlopen, url, timeout=2)
+            if response.status == 200:
+                return
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"the Panel server did not answer {url} within {within:.0f} s")
+
+
+async def _stop_process(process: asyncio.subprocess.Process, grace: float = 10.0) -> None:
+    if process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), grace)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
+async def run_stack(options: StackOptions) -> int:
+    """Run until Ctrl-C, SIGTERM or the Panel server exiting; returns the exit code."""
+    busy = busy_ports(options)
+    if busy:
+        print(
+            f"panel-dask-dev: port(s) {', '.join(map(str, busy))} on {options.host} are in use "
+            "(another `make dev`?); stop that or pass --scheduler-port/--dashboard-port/"
+            "--panel-port.",
+            file=sys.stderr,
+        )
+        return 2
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    dask.config.set({"distributed.scheduler.http.routes": SCHEDULER_HTTP_ROUTES})
+    cluster = await LocalCluster(
+        host=options.host,
+        scheduler_port=options.scheduler_port,
+        dashboard_address=f"{options.host}:{options.dashboard_port}",
+        n_workers=options.workers,
+        threads_per_worker=options.threads_per_worker,
+        processes=True,
+        asynchronous=True,
+    )
+    server: asyncio.subprocess.Process | None = None
+    autoscaling: asyncio.Task[None] | None = None
+    try:
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "panel_dask_app.serve", env=panel_env(options, os.environ)
+        )
+        autoscaler = find_autoscaler() if options.autoscaler else None
+        if autoscaler is not None:
+            autoscaling = loop.create_task(autoscaler(cluster))
+            autoscaling.add_done_callback(_report_autoscaler_exit)
+        await _wait_until_healthy(f"{options.panel_url}/health", server, options.ready_timeout)
+        if options.autoscaler:
+            described = AUTOSCALER_MODULE if autoscaler else "not installed; workers stay fixed"
+        else:
+            described = "off (--no-autoscaler)"
+        print(banner(options, described), flush=True)
+        server_exit = loop.create_task(server.wait())
+        stopping = loop.create_task(stop.wait())
+        await asyncio.wait({server_exit, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if server.returncode is not None:
+            print(f"panel-dask-dev: the Panel server exited ({server.returncode})", file=sys.stderr)
+            return 1
+        print("\npanel-dask-dev: stopping…", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(f"panel-dask-dev: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if autoscaling is not None:
+            autoscaling.cancel()
+            await asyncio.gather(autoscaling, return_exceptions=True)
+        if server is not None:
+            await _stop_process(server)
+        await cluster.close()
+
+
+def _report_autoscaler_exit(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        print(f"panel-dask-dev: the autoscaler stopped: {task.exception()!r}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `panel-dask-dev`."""
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    return asyncio.run(run_stack(options))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Code the app ships to the cluster: a task wrapper for workers, a probe for the scheduler.
+
+Both are plain module-level functions so Dask pickles them by reference; the
+workers and the scheduler run from the same image, so they import this module.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypedDict
+
+from distributed import get_worker
+
+from panel_dask_app.tasks import get_spec
+
+
+class TaskOutcome(TypedDict):
+    """What a finished task reports back: its value, where it ran, how long it took."""
+
+    value: Any
+    worker: str
+    duration: float
+
+
+class TaskFailedError(Exception):
+    """A task raised on a worker; carries the worker and run time for the table."""
+
+    def __init__(self, message: str, worker: str, duration: float) -> None:
+        # Every field goes to Exception.__init__ so the error pickles back intact.
+        super().__init__(message, worker, duration)
+        self.message = message
+        self.worker = worker
+        self.duration = duration
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def run_task(task_name: str, argument: int | float) -> TaskOutcome:
+    """Run one named task on a worker and report the worker and the compute time.
+
+    Timing on the worker measures the work itself, not the queueing before it.
+    """
+    worker = get_worker().address
+    started = time.perf_counter()
+    try:
+        value = get_spec(task_name).function(argument)
+    except Exception as exc:
+        raise TaskFailedError(
+            f"{type(exc).__name__}: {exc}", worker, time.perf_counter() - started
+        ) from None
+    return TaskOutcome(value=value, worker=worker, duration=time.perf_counter() - started)
+
+
+class ClusterSummary(TypedDict):
+    """Counts the cluster panel shows; one scheduler round trip fills it."""
+
+    workers: int
+    threads: int
+    queued: int
+    processing: int
+    memory_used: int
+    memory_limit: int
+
+
+def cluster_summary(dask_scheduler: Any) -> ClusterSummary:
+    """Count workers, threads, queued and processing tasks, memory (runs on the scheduler).
+
+    ``queued`` includes tasks with no worker able to run them, since both wait
+    for capacity. The scheduler's RPC handlers expose neither count, hence a
+    function run on the scheduler rather than several partial calls.
+    """
+    workers = list(dask_scheduler.workers.values())
+    return ClusterSummary(
+        workers=len(workers),
+        threads=sum(ws.nthreads for ws in workers),
+        queued=len(dask_scheduler.queued) + len(dask_scheduler.unrunnable),
+        processing=sum(len(ws.processing) for ws in workers),
+        memory_used=sum(ws.memory.process for ws in workers),
+        memory_limit=sum(ws.memory_limit or 0 for ws in workers),
+    )

@@ -1,0 +1,86 @@
+"""`panel-dask-serve`: run `panel serve` for the app's pages, configured from the environment.
+
+The command is built by a pure function so tests check every flag without
+starting a server; ``main`` then replaces this process with it, so signals from
+Kubernetes or the local stack reach Panel directly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from panel_dask_app.config import ConfigError, Settings
+
+PAGES_DIR = Path(__file__).parent / "pages"
+PAGES = ("tasks", "dashboard")
+INDEX_TITLES = {"tasks": "Run tasks on Dask", "dashboard": "Dask dashboard"}
+HEALTH_ENDPOINT = "health"
+
+
+def page_paths() -> list[Path]:
+    """The page scripts, in the order the index lists them."""
+    return [PAGES_DIR / f"{page}.py" for page in PAGES]
+
+
+def build_command(settings: Settings, extra_args: Sequence[str] = ()) -> list[str]:
+    """The `panel serve` argv for these settings; ``extra_args`` are appended verbatim."""
+    command = [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        *(str(path) for path in page_paths()),
+        "--address",
+        settings.panel_address,
+        "--port",
+        str(settings.panel_port),
+        # One process per pod: the shared Dask client and the session state
+        # live in it; replicas scale out instead.
+        "--num-procs",
+        "1",
+        "--num-threads",
+        str(settings.num_threads),
+        "--liveness",
+        "--liveness-endpoint",
+        HEALTH_ENDPOINT,
+        "--global-loading-spinner",
+        "--index-titles",
+        *(f"{page}={title}" for page, title in INDEX_TITLES.items()),
+    ]
+    for origin in settings.allow_websocket_origin:
+        command += ["--allow-websocket-origin", origin]
+    if settings.use_xheaders:
+        command.append("--use-xheaders")
+    return [*command, *extra_args]
+
+
+def build_env(settings: Settings, environ: dict[str, str]) -> dict[str, str]:
+    """The server's environment: the cookie secret travels as BOKEH_COOKIE_SECRET.
+
+    An environment variable rather than ``--cookie-secret`` keeps the secret
+    out of the process list; Panel refuses to get it both ways.
+    """
+    env = dict(environ)
+    if settings.cookie_secret:
+        env["BOKEH_COOKIE_SECRET"] = settings.cookie_secret
+    return env
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: validate the settings, then exec `panel serve`.
+
+    Arguments after the command name are passed on to `panel serve`.
+    """
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        sys.exit(f"panel-dask-serve: {exc}")
+    command = build_command(settings, sys.argv[1:] if argv is None else argv)
+    os.execve(command[0], command, build_env(settings, dict(os.environ)))
+
+
+if __name__ == "__main__":
+    main()

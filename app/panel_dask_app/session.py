@@ -1,0 +1,246 @@
+"""Submit, watch and cancel one browser session's tasks on the shared Dask client.
+
+Everything here is a coroutine on the server's event loop: submitting only
+queues a message on the client's batched stream, results are awaited, and
+scheduler queries are bounded by a timeout, so no session can stall the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import panel as pn
+from distributed import Future
+from distributed.client import FutureCancelledError
+
+from panel_dask_app.client import DaskConnection, DaskUnavailableError
+from panel_dask_app.remote import TaskFailedError, run_task
+from panel_dask_app.state import (
+    CANCELLED,
+    ERROR,
+    FINISHED,
+    LOST,
+    SessionTasks,
+    TaskRecord,
+    display_state,
+)
+from panel_dask_app.tasks import TaskInputError
+
+log = logging.getLogger(__name__)
+
+USER_CANCELLED = "cancelled-by-user"
+SESSION_CLOSED = "session-closed"
+_CONNECTION_LOST = "scheduler-connection-lost"
+
+
+class TaskSession:
+    """The Dask side of one session: futures, their watchers and a status poller."""
+
+    def __init__(
+        self,
+        tasks: SessionTasks,
+        connection: DaskConnection,
+        *,
+        poll_interval: float = 0.5,
+        rpc_timeout: float = 10.0,
+    ) -> None:
+        self.tasks = tasks
+        self.connection = connection
+        self.poll_interval = poll_interval
+        self.rpc_timeout = rpc_timeout
+        self.closed = False
+        self._futures: dict[str, Future] = {}
+        self._watchers: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self._refresh_handle: asyncio.Handle | None = None
+
+    @property
+    def pending_keys(self) -> list[str]:
+        """Keys of this session's futures that are not done yet."""
+        return list(self._futures)
+
+    async def submit(self) -> list[TaskRecord]:
+        """Validate the form and submit the batch; feedback goes to ``tasks.message``."""
+        if self.closed:
+            return []
+        try:
+            plan = self.tasks.plan()
+            client = await self.connection.get_client()
+        except TaskInputError as exc:
+            self.tasks.notify(f"Nothing submitted. {exc}", "danger")
+            return []
+        except DaskUnavailableError as exc:
+            self.tasks.notify(f"Nothing submitted. {exc}", "warning")
+            return []
+        # The task name leads the key so the Dask dashboard groups and colours by task.
+        keys = [f"{plan.task}-{uuid.uuid4().hex}" for _ in range(plan.count)]
+        records = self.tasks.new_records(plan, keys)
+        for record in records:
+            future = client.submit(run_task, plan.task, plan.argument, key=record.key)
+            self._futures[record.key] = future
+            self._spawn(self._watch(record, future))
+        self._ensure_poller()
+        what = f"{plan.count} × {plan.task}({plan.argument})"
+        self.tasks.notify(f"Submitted {what}.", "success")
+        return records
+
+    async def cancel(self, key: str) -> bool:
+        """Cancel one unfinished task; returns whether there was one to cancel."""
+        future = self._futures.get(key)
+        record = self.tasks.find(key)
+        if future is None or record is None:
+            if record is not None:
+                self.tasks.notify(f"Task #{record.number} is already {record.state}.", "info")
+            return False
+        await self._cancel([future], USER_CANCELLED)
+        self.tasks.notify(f"Cancelled task #{record.number}.", "info")
+        return True
+
+    async def cancel_all(self, reason: str = USER_CANCELLED) -> int:
+        """Cancel every unfinished task of this session; returns how many."""
+        futures = list(self._futures.values())
+        if futures:
+            await self._cancel(futures, reason)
+        if reason == USER_CANCELLED:
+            self.tasks.notify(f"Cancelled {len(futures)} unfinished task(s).", "info")
+        return len(futures)
+
+    def clear_done(self) -> None:
+        """Remove finished rows from the table."""
+        removed = self.tasks.clear_done()
+        self.tasks.notify(f"Cleared {removed} finished task(s).", "info")
+
+    async def close(self) -> None:
+        """Cancel unfinished work and stop watching: the session is gone.
+
+        Called when the browser session is destroyed, so nothing of this
+        session keeps running on the cluster.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        await self.cancel_all(SESSION_CLOSED)
+        if self._poller is not None:
+            self._poller.cancel()
+        for watcher in list(self._watchers):
+            watcher.cancel()
+        await asyncio.gather(*self._watchers, return_exceptions=True)
+        self._futures.clear()
+
+    async def _cancel(self, futures: list[Future], reason: str) -> None:
+        by_client: dict[int, tuple[Any, list[Future]]] = {}
+        for future in futures:
+            by_client.setdefault(id(future.client), (future.client, []))[1].append(future)
+        for client, group in by_client.values():
+            try:
+                await asyncio.wait_for(client.cancel(group, reason=reason), self.rpc_timeout)
+            except (TimeoutError, OSError) as exc:
+                # The client also cancels its futures itself when it loses the
+                # scheduler, so a failed cancel leaves nothing behind.
+                log.warning("cancel of %d task(s) failed: %s", len(group), exc)
+
+    async def _watch(self, record: TaskRecord, future: Future) -> None:
+        try:
+            outcome = await future
+        except FutureCancelledError as exc:
+            if exc.reason == _CONNECTION_LOST:
+                record.param.update(state=LOST, result=exc.msg or "scheduler connection lost")
+            else:
+                record.param.update(state=CANCELLED, result=exc.reason.replace("-", " "))
+        except TaskFailedError as exc:
+            record.param.update(
+                state=ERROR, result=exc.message, worker=exc.worker, duration=exc.duration
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Whatever else a worker or the scheduler raised (e.g. KilledWorker)
+            # belongs in the table, not in a log nobody reads.
+            record.param.update(state=ERROR, result=f"{type(exc).__name__}: {exc}")
+        else:
+            record.param.update(
+                state=FINISHED,
+                result=_format_value(outcome["value"]),
+                worker=outcome["worker"],
+                duration=outcome["duration"],
+            )
+        finally:
+            self._futures.pop(record.key, None)
+            self._refresh_soon()
+
+    def _ensure_poller(self) -> None:
+        if self._poller is None or self._poller.done():
+            self._poller = self._spawn(self._poll())
+
+    async def _poll(self) -> None:
+        """Show queued/processing while tasks run; ends when none are left."""
+        while self._futures and not self.closed:
+            keys = list(self._futures)
+            client = next(iter(self._futures.values())).client
+            try:
+                states = await asyncio.wait_for(
+                    client.scheduler.get_task_status(keys=keys), self.rpc_timeout
+                )
+            except (TimeoutError, OSError):
+                states = {}  # the connection watchdog reports the outage
+            changed = False
+            for key, scheduler_state in states.items():
+                record = self.tasks.find(key)
+                shown = display_state(scheduler_state)
+                if record is not None and not record.done and shown and shown != record.state:
+                    record.state = shown
+                    changed = True
+            if changed:
+                self.tasks.refresh()
+            await asyncio.sleep(self.poll_interval)
+
+    def _refresh_soon(self) -> None:
+        # Many tasks finish together; one table update per tick is plenty.
+        if self._refresh_handle is None:
+            self._refresh_handle = asyncio.get_running_loop().call_later(0.1, self._refresh)
+
+    def _refresh(self) -> None:
+        self._refresh_handle = None
+        self.tasks.refresh()
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+        return task
+
+
+def _format_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+_closing: set[asyncio.Task[None]] = set()
+
+
+def close_on_session_destroyed(session: TaskSession) -> Callable[[Any], None]:
+    """Register ``session.close()`` to run when Panel destroys the browser session.
+
+    Bokeh calls destroy callbacks synchronously on the event loop, so the close
+    is scheduled as a task, kept referenced until it completes.
+    """
+
+    def _destroyed(session_context: Any) -> None:
+        task = asyncio.get_running_loop().create_task(session.close())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+
+    pn.state.on_session_destroyed(_destroyed)
+    return _destroyed
+
+
+async def wait_closed() -> None:
+    """Wait for sessions being closed (used at shutdown and in tests)."""
+    with contextlib.suppress(Exception):
+        await asyncio.gather(*_closing)

@@ -1,0 +1,1 @@
+"""Panel views: render state objects, forward user actions to the session."""

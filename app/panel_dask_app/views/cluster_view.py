@@ -1,0 +1,63 @@
+"""Sidebar views: the scheduler connection's status and the cluster summary."""
+
+from __future__ import annotations
+
+from html import escape
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from panel_dask_app.client import CONNECTED, CONNECTING, RECONNECTING, DaskConnection
+from panel_dask_app.cluster import ClusterMonitor, summary_rows
+
+_ALERT_KIND = {CONNECTED: "success", CONNECTING: "info", RECONNECTING: "warning"}
+
+_STATS_CSS = """
+.stats {display: grid; grid-template-columns: auto auto; gap: 4px 16px; font-size: 14px;}
+.stats dt {color: var(--neutral-foreground-hint, #666);}
+.stats dd {margin: 0; font-weight: 600; text-align: right;}
+"""
+
+
+def stats_html(rows: list[tuple[str, str]]) -> str:
+    """Render label/value pairs as a compact definition list."""
+    cells = "".join(f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>" for label, value in rows)
+    return f'<dl class="stats">{cells}</dl>'
+
+
+class ConnectionStatus(Viewer):
+    """Says whether the app can reach the scheduler, and what happens meanwhile."""
+
+    connection = param.ClassSelector(class_=DaskConnection)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        status = self.connection.param.status
+        return pn.pane.Alert(
+            pn.bind(lambda s, m: f"**Dask: {s}.** {m}", status, self.connection.param.message),
+            alert_type=pn.bind(lambda s: _ALERT_KIND.get(s, "danger"), status),
+            css_classes=["dask-connection"],
+            sizing_mode="stretch_width",
+        )
+
+
+class ClusterPanel(Viewer):
+    """Workers, threads, tasks queued and processing, memory; refreshed by the monitor."""
+
+    monitor = param.ClassSelector(class_=ClusterMonitor)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        def render(summary: dict[str, int] | None, error: str) -> str:
+            note = f'<p class="stats-note">{escape(error)}</p>' if error else ""
+            return stats_html(summary_rows(summary)) + note  # type: ignore[arg-type]
+
+        return pn.Column(
+            pn.pane.Markdown("### Cluster", margin=(0, 10)),
+            pn.pane.HTML(
+                pn.bind(render, self.monitor.param.summary, self.monitor.param.error),
+                stylesheets=[_STATS_CSS],
+                css_classes=["cluster-summary"],
+                sizing_mode="stretch_width",
+            ),
+            sizing_mode="stretch_width",
+        )

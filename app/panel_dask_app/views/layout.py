@@ -1,0 +1,68 @@
+"""Page builders: each served page is one template around the views.
+
+Only the served page scripts call these, once per browser session.
+"""
+
+from __future__ import annotations
+
+import panel as pn
+
+from panel_dask_app.client import get_connection
+from panel_dask_app.cluster import get_cluster_monitor
+from panel_dask_app.config import get_settings
+from panel_dask_app.session import TaskSession, close_on_session_destroyed
+from panel_dask_app.state import SessionTasks
+from panel_dask_app.views.cluster_view import ClusterPanel, ConnectionStatus
+from panel_dask_app.views.dashboard_view import DashboardState, DashboardView
+from panel_dask_app.views.tasks_view import TasksView
+
+TITLE = "panel-dask"
+NAVIGATION = "[Tasks](./tasks) · [Dask dashboard](./dashboard)"
+# System fonts: the template's default would fetch Google Fonts on every page
+# view, which leaks visits to a third party and fails on offline clusters.
+TEMPLATE_STYLE = {"font": "system-ui, sans-serif", "font_url": "", "sidebar_width": 300}
+
+
+def _start_background_work() -> None:
+    # The shared connection and cluster poller live on the server's event loop;
+    # starting them from onload guarantees that loop is running.
+    async def start() -> None:
+        get_connection().start()
+        get_cluster_monitor().start()
+
+    pn.state.onload(start)
+
+
+def _sidebar() -> list[pn.viewable.Viewable]:
+    return [
+        pn.pane.Markdown(NAVIGATION),
+        ConnectionStatus(connection=get_connection()),
+        ClusterPanel(monitor=get_cluster_monitor()),
+    ]
+
+
+def tasks_page() -> pn.template.BaseTemplate:
+    """The submit-and-monitor page for one session; its tasks die with the session."""
+    settings = get_settings()
+    tasks = SessionTasks(max_outstanding=settings.max_outstanding)
+    session = TaskSession(tasks, get_connection())
+    close_on_session_destroyed(session)
+    _start_background_work()
+    return pn.template.FastListTemplate(
+        title=f"{TITLE} · tasks",
+        sidebar=_sidebar(),
+        main=[TasksView(session=session)],
+        **TEMPLATE_STYLE,
+    )
+
+
+def dashboard_page() -> pn.template.BaseTemplate:
+    """The Dask dashboard page: chosen scheduler plots in iframes."""
+    view = DashboardView(state=DashboardState(base_url=get_settings().dashboard_url))
+    _start_background_work()
+    return pn.template.FastListTemplate(
+        title=f"{TITLE} · Dask dashboard",
+        sidebar=[*_sidebar(), pn.pane.Markdown("### Plots"), view.controls()],
+        main=[view],
+        **TEMPLATE_STYLE,
+    )

@@ -1,0 +1,134 @@
+"""The submit-and-monitor view: form, progress, and the live table of this session's tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from panel_dask_app.session import TaskSession
+from panel_dask_app.state import SessionTasks
+
+CANCEL_COLUMN = "cancel"
+
+_STATE_COLOURS = {
+    "finished": "#1a7f37",
+    "error": "#cf222e",
+    "lost": "#cf222e",
+    "cancelled": "#6e7781",
+    "processing": "#0969da",
+    "queued": "#9a6700",
+}
+
+
+def state_style(state: str) -> str:
+    """CSS for a state cell: colour says at a glance what needs attention."""
+    colour = _STATE_COLOURS.get(state)
+    return f"color: {colour}; font-weight: 600" if colour else ""
+
+
+class TasksView(Viewer):
+    """Pick a task and its input, submit one or a batch, watch and cancel them."""
+
+    session = param.ClassSelector(class_=TaskSession)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._submit = pn.widgets.Button(
+            name="Submit", button_type="primary", on_click=self._on_submit
+        )
+        self._cancel_all = pn.widgets.Button(
+            name="Cancel all", button_type="warning", on_click=self._on_cancel_all
+        )
+        self._clear = pn.widgets.Button(name="Clear finished", on_click=self._on_clear)
+
+    @property
+    def tasks(self) -> SessionTasks:
+        """The state this view renders."""
+        return self.session.tasks
+
+    async def _on_submit(self, _event: object) -> None:
+        self._submit.loading = True
+        try:
+            await self.session.submit()
+        finally:
+            self._submit.loading = False
+
+    async def _on_cancel_all(self, _event: object) -> None:
+        await self.session.cancel_all()
+
+    async def _on_clear(self, _event: object) -> None:
+        self.session.clear_done()
+
+    async def _on_table_click(self, event: Any) -> None:
+        if event.column != CANCEL_COLUMN:
+            return
+        key = self.tasks.key_at(event.row)
+        if key is not None:
+            await self.session.cancel(key)
+
+    def _form(self) -> pn.viewable.Viewable:
+        tasks = self.tasks
+        return pn.Column(
+            pn.widgets.Select.from_param(tasks.param.task, name="Task"),
+            pn.widgets.TextInput.from_param(
+                tasks.param.argument,
+                name=tasks.param.argument_hint,
+                css_classes=["task-argument"],
+            ),
+            pn.widgets.IntInput.from_param(tasks.param.batch_size, css_classes=["batch-size"]),
+            pn.Row(self._submit, self._cancel_all, self._clear),
+            pn.pane.Alert(
+                tasks.param.message,
+                alert_type=tasks.param.message_kind,
+                visible=pn.bind(bool, tasks.param.message),
+                css_classes=["task-message"],
+                sizing_mode="stretch_width",
+            ),
+            width=340,
+        )
+
+    def _progress(self) -> pn.viewable.Viewable:
+        tasks = self.tasks
+        return pn.Column(
+            pn.indicators.Progress(
+                value=tasks.param.done,
+                max=pn.bind(lambda total: max(total, 1), tasks.param.total),
+                bar_color="success",
+                sizing_mode="stretch_width",
+                css_classes=["task-progress"],
+            ),
+            pn.pane.Markdown(
+                pn.bind(lambda *_: tasks.progress_text, tasks.param.done, tasks.param.table),
+                css_classes=["progress-text"],
+                margin=(0, 10),
+            ),
+            sizing_mode="stretch_width",
+        )
+
+    def _table(self) -> pn.viewable.Viewable:
+        table = pn.widgets.Tabulator.from_param(
+            self.tasks.param.table,
+            show_index=False,
+            disabled=True,
+            selectable=False,
+            buttons={CANCEL_COLUMN: "✕"},
+            titles={CANCEL_COLUMN: ""},
+            header_filters=False,
+            layout="fit_data_table",
+            height=420,
+            sizing_mode="stretch_width",
+            css_classes=["task-table"],
+        )
+        table.style.map(state_style, subset=["state"])
+        table.on_click(self._on_table_click)
+        return table
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Row(
+            self._form(),
+            pn.Column(self._progress(), self._table(), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )

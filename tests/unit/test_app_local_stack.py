@@ -1,0 +1,81 @@
+import socket
+import sys
+import types
+
+import pytest
+
+from panel_dask_app import local_stack
+from panel_dask_app.local_stack import StackOptions, banner, busy_ports, panel_env, parse_args
+
+
+def test_defaults_are_the_documented_local_ports():
+    options = parse_args([])
+    assert options == StackOptions()
+    assert options.scheduler_address == "tcp://127.0.0.1:8786"
+    assert options.dashboard_url == "http://localhost:8787"
+    assert options.panel_url == "http://localhost:5006"
+
+
+def test_options_are_validated(capsys):
+    options = parse_args(["--panel-port", "15006", "--workers", "3", "--no-autoscaler"])
+    assert (options.panel_port, options.workers, options.autoscaler) == (15006, 3, False)
+    with pytest.raises(SystemExit):
+        parse_args(["--panel-port", "70000"])
+    assert "--panel-port: must be from 1 to 65535, got 70000" in capsys.readouterr().err
+
+
+def test_panel_env_points_the_app_at_the_local_cluster():
+    env = panel_env(StackOptions(panel_port=15006, scheduler_port=18786), {"HOME": "/home/u"})
+    assert env["HOME"] == "/home/u"
+    assert env["PANEL_ADDRESS"] == "127.0.0.1"
+    assert env["PANEL_PORT"] == "15006"
+    assert env["PANEL_ALLOW_WEBSOCKET_ORIGIN"] == "localhost:15006,127.0.0.1:15006"
+    assert env["PANEL_USE_XHEADERS"] == "false"
+    assert env["DASK_SCHEDULER_ADDRESS"] == "tcp://127.0.0.1:18786"
+    assert env["DASK_DASHBOARD_URL"] == "http://localhost:8787"
+
+
+def test_busy_ports_finds_a_listener():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert busy_ports(StackOptions(panel_port=port, scheduler_port=0, dashboard_port=0)) == [
+            port
+        ]
+
+
+def test_banner_says_where_everything_is():
+    text = banner(StackOptions(), "not installed; workers stay fixed")
+    for expected in [
+        "http://localhost:5006",
+        "tcp://127.0.0.1:8786",
+        "http://localhost:8787/status",
+        "2 processes × 2 threads",
+        "Ctrl-C",
+    ]:
+        assert expected in text
+
+
+def test_autoscaler_hook_is_optional(monkeypatch):
+    monkeypatch.setattr(local_stack, "AUTOSCALER_MODULE", "panel_dask_nowhere.local")
+    assert local_stack.find_autoscaler() is None
+
+
+def test_autoscaler_hook_loads_the_entry_point(monkeypatch):
+    async def run_autoscaler(cluster):
+        return None
+
+    module = types.ModuleType("fake_operator_local")
+    module.run_autoscaler = run_autoscaler
+    monkeypatch.setitem(sys.modules, "fake_operator_local", module)
+    monkeypatch.setattr(local_stack, "AUTOSCALER_MODULE", "fake_operator_local")
+    assert local_stack.find_autoscaler() is run_autoscaler
+
+
+def test_a_broken_autoscaler_module_fails_loudly(monkeypatch, tmp_path):
+    (tmp_path / "broken_operator_local.py").write_text("import a_dependency_that_is_missing\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(local_stack, "AUTOSCALER_MODULE", "broken_operator_local")
+    with pytest.raises(ModuleNotFoundError, match="a_dependency_that_is_missing"):
+        local_stack.find_autoscaler()

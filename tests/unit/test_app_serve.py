@@ -1,0 +1,74 @@
+import sys
+
+import pytest
+
+from panel_dask_app import serve
+from panel_dask_app.config import Settings
+
+
+def flag_values(command, flag):
+    return [command[i + 1] for i, item in enumerate(command) if item == flag]
+
+
+def test_command_serves_every_page_with_contract_flags():
+    command = serve.build_command(Settings())
+    assert command[:4] == [sys.executable, "-m", "panel", "serve"]
+    pages = [arg for arg in command if arg.endswith(".py")]
+    assert [p.rsplit("/", 1)[1] for p in pages] == ["tasks.py", "dashboard.py"]
+    assert all(path.exists() for path in serve.page_paths())
+    assert flag_values(command, "--num-procs") == ["1"]
+    assert flag_values(command, "--num-threads") == ["4"]
+    assert flag_values(command, "--address") == ["0.0.0.0"]
+    assert flag_values(command, "--port") == ["5006"]
+    assert "--liveness" in command
+    assert flag_values(command, "--liveness-endpoint") == ["health"]
+    assert "--global-loading-spinner" in command
+    assert flag_values(command, "--allow-websocket-origin") == ["localhost:5006", "127.0.0.1:5006"]
+    assert "--use-xheaders" not in command
+    assert "--cookie-secret" not in command
+
+
+def test_command_follows_settings_and_appends_extra_args():
+    settings = Settings(
+        panel_address="127.0.0.1",
+        panel_port=9000,
+        allow_websocket_origin=("app.example.org",),
+        num_threads=2,
+        use_xheaders=True,
+        cookie_secret="s3cret",
+    )
+    command = serve.build_command(settings, ["--check-unused-sessions", "500"])
+    assert flag_values(command, "--port") == ["9000"]
+    assert flag_values(command, "--num-threads") == ["2"]
+    assert flag_values(command, "--allow-websocket-origin") == ["app.example.org"]
+    assert "--use-xheaders" in command
+    assert "s3cret" not in command
+    assert command[-2:] == ["--check-unused-sessions", "500"]
+
+
+def test_cookie_secret_travels_in_the_environment():
+    env = serve.build_env(Settings(cookie_secret="s3cret"), {"PATH": "/bin"})
+    assert env == {"PATH": "/bin", "BOKEH_COOKIE_SECRET": "s3cret"}
+    assert "BOKEH_COOKIE_SECRET" not in serve.build_env(Settings(), {})
+
+
+def test_main_refuses_bad_settings_with_the_variable_named(monkeypatch):
+    monkeypatch.setenv("PANEL_PORT", "not-a-port")
+    execs = []
+    monkeypatch.setattr(serve.os, "execve", lambda *args: execs.append(args))
+    with pytest.raises(SystemExit, match="panel-dask-serve: PANEL_PORT: expected an integer"):
+        serve.main([])
+    assert execs == []
+
+
+def test_main_execs_panel_with_the_built_command(monkeypatch):
+    monkeypatch.setenv("PANEL_PORT", "7001")
+    monkeypatch.setenv("PANEL_COOKIE_SECRET", "abc")
+    execs = []
+    monkeypatch.setattr(serve.os, "execve", lambda *args: execs.append(args))
+    serve.main(["--warm"])
+    [(path, argv, env)] = execs
+    assert path == sys.executable
+    assert flag_values(argv, "--port") == ["7001"]
+    assert argv[-1] == "--warm"
+    assert env["BOKEH_COOKIE_SECRET"] == "abc"
