@@ -46,7 +46,7 @@ class ClusterMonitor(param.Parameterized):
     async def poll_once(self) -> ClusterSummary | None:
         """Fetch one summary, recording it or the reason it failed."""
         try:
-            client = await self.connection.get_client(wait=0)
+            client = await self.connection.get_client()
             summary: ClusterSummary = await asyncio.wait_for(
                 client.run_on_scheduler(cluster_summary), timeout=max(self.interval, 5.0)
             )

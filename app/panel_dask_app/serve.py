@@ -15,6 +15,9 @@ from pathlib import Path
 from panel_dask_app.config import ConfigError, Settings
 
 PAGES_DIR = Path(__file__).parent / "pages"
+# Panel's index shows /thumbnails/<page>.png for each page when served.
+THUMBNAILS_DIR = Path(__file__).parent / "thumbnails"
+INDEX_TEMPLATE = Path(__file__).parent / "index.html"
 PAGES = ("tasks", "dashboard")
 INDEX_TITLES = {"tasks": "Run tasks on Dask", "dashboard": "Dask dashboard"}
 HEALTH_ENDPOINT = "health"
@@ -47,8 +50,13 @@ def build_command(settings: Settings, extra_args: Sequence[str] = ()) -> list[st
         "--liveness-endpoint",
         HEALTH_ENDPOINT,
         "--global-loading-spinner",
+        "--index",
+        str(INDEX_TEMPLATE),
+        "--static-dirs",
+        f"thumbnails={THUMBNAILS_DIR}",
         "--index-titles",
-        *(f"{page}={title}" for page, title in INDEX_TITLES.items()),
+        # Panel keys index titles by route, leading slash included.
+        *(f"/{page}={title}" for page, title in INDEX_TITLES.items()),
     ]
     for origin in settings.allow_websocket_origin:
         command += ["--allow-websocket-origin", origin]

@@ -72,3 +72,18 @@ def test_main_execs_panel_with_the_built_command(monkeypatch):
     assert flag_values(argv, "--port") == ["7001"]
     assert argv[-1] == "--warm"
     assert env["BOKEH_COOKIE_SECRET"] == "abc"
+
+
+def test_index_titles_are_keyed_by_route():
+    command = serve.build_command(Settings())
+    start = command.index("--index-titles") + 1
+    assert command[start : start + 2] == ["/tasks=Run tasks on Dask", "/dashboard=Dask dashboard"]
+
+
+def test_index_thumbnails_exist_for_every_page():
+    command = serve.build_command(Settings())
+    assert flag_values(command, "--static-dirs") == [f"thumbnails={serve.THUMBNAILS_DIR}"]
+    assert flag_values(command, "--index") == [str(serve.INDEX_TEMPLATE)]
+    assert serve.INDEX_TEMPLATE.exists()
+    for page in serve.PAGES:
+        assert (serve.THUMBNAILS_DIR / f"{page}.png").stat().st_size > 1000

@@ -18,9 +18,10 @@ from panel_dask_app.views.tasks_view import TasksView
 
 TITLE = "panel-dask"
 NAVIGATION = "[Tasks](./tasks) · [Dask dashboard](./dashboard)"
-# System fonts: the template's default would fetch Google Fonts on every page
-# view, which leaks visits to a third party and fails on offline clusters.
-TEMPLATE_STYLE = {"font": "system-ui, sans-serif", "font_url": "", "sidebar_width": 300}
+# Bootstrap rather than Fast: Panel's Fast design always loads Google Fonts,
+# which leaks every page view to a third party and stalls on offline clusters.
+Template = pn.template.BootstrapTemplate
+TEMPLATE_STYLE = {"sidebar_width": 320, "header_background": "#0f4c81"}
 
 
 def _start_background_work() -> None:
@@ -48,7 +49,7 @@ def tasks_page() -> pn.template.BaseTemplate:
     session = TaskSession(tasks, get_connection())
     close_on_session_destroyed(session)
     _start_background_work()
-    return pn.template.FastListTemplate(
+    return Template(
         title=f"{TITLE} · tasks",
         sidebar=_sidebar(),
         main=[TasksView(session=session)],
@@ -60,7 +61,7 @@ def dashboard_page() -> pn.template.BaseTemplate:
     """The Dask dashboard page: chosen scheduler plots in iframes."""
     view = DashboardView(state=DashboardState(base_url=get_settings().dashboard_url))
     _start_background_work()
-    return pn.template.FastListTemplate(
+    return Template(
         title=f"{TITLE} · Dask dashboard",
         sidebar=[*_sidebar(), pn.pane.Markdown("### Plots"), view.controls()],
         main=[view],

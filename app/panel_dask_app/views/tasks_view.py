@@ -12,6 +12,18 @@ from panel_dask_app.session import TaskSession
 from panel_dask_app.state import SessionTasks
 
 CANCEL_COLUMN = "cancel"
+# Fixed widths keep the cancel button in view; the result column takes what is left.
+COLUMN_WIDTHS = {
+    "#": 50,
+    "task": 120,
+    "input": 80,
+    "state": 100,
+    "worker": 150,
+    "duration (s)": 125,
+    "result or error": 300,
+    CANCEL_COLUMN: 44,
+}
+CANCEL_BUTTON = '<span title="Cancel this task" role="button">✕</span>'
 
 _STATE_COLOURS = {
     "finished": "#1a7f37",
@@ -72,14 +84,19 @@ class TasksView(Viewer):
     def _form(self) -> pn.viewable.Viewable:
         tasks = self.tasks
         return pn.Column(
-            pn.widgets.Select.from_param(tasks.param.task, name="Task"),
-            pn.widgets.TextInput.from_param(
-                tasks.param.argument,
-                name=tasks.param.argument_hint,
-                css_classes=["task-argument"],
+            pn.Row(
+                pn.widgets.Select.from_param(tasks.param.task, name="Task", width=220),
+                pn.widgets.TextInput.from_param(
+                    tasks.param.argument,
+                    name=tasks.param.argument_hint,
+                    width=220,
+                    css_classes=["task-argument"],
+                ),
+                pn.widgets.IntInput.from_param(
+                    tasks.param.batch_size, width=110, css_classes=["batch-size"]
+                ),
+                pn.Row(self._submit, self._cancel_all, self._clear, align="end"),
             ),
-            pn.widgets.IntInput.from_param(tasks.param.batch_size, css_classes=["batch-size"]),
-            pn.Row(self._submit, self._cancel_all, self._clear),
             pn.pane.Alert(
                 tasks.param.message,
                 alert_type=tasks.param.message_kind,
@@ -87,7 +104,7 @@ class TasksView(Viewer):
                 css_classes=["task-message"],
                 sizing_mode="stretch_width",
             ),
-            width=340,
+            sizing_mode="stretch_width",
         )
 
     def _progress(self) -> pn.viewable.Viewable:
@@ -114,10 +131,12 @@ class TasksView(Viewer):
             show_index=False,
             disabled=True,
             selectable=False,
-            buttons={CANCEL_COLUMN: "✕"},
+            buttons={CANCEL_COLUMN: CANCEL_BUTTON},
             titles={CANCEL_COLUMN: ""},
-            header_filters=False,
-            layout="fit_data_table",
+            # Rows stay in submission order: row positions map to keys for the buttons.
+            sortable=False,
+            layout="fit_data_fill",
+            widths=COLUMN_WIDTHS,
             height=420,
             sizing_mode="stretch_width",
             css_classes=["task-table"],
@@ -127,8 +146,4 @@ class TasksView(Viewer):
         return table
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Row(
-            self._form(),
-            pn.Column(self._progress(), self._table(), sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
-        )
+        return pn.Column(self._form(), self._progress(), self._table(), sizing_mode="stretch_width")
