@@ -48,13 +48,11 @@ class TasksView(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self._submit = pn.widgets.Button(
-            name="Submit", button_type="primary", on_click=self._on_submit
-        )
+        self._submit = pn.widgets.Button(label="Submit", color="primary", on_click=self._on_submit)
         self._cancel_all = pn.widgets.Button(
-            name="Cancel all", button_type="warning", on_click=self._on_cancel_all
+            label="Cancel all", color="warning", on_click=self._on_cancel_all
         )
-        self._clear = pn.widgets.Button(name="Clear finished", on_click=self._on_clear)
+        self._clear = pn.widgets.Button(label="Clear finished", on_click=self._on_clear)
 
     @property
     def tasks(self) -> SessionTasks:

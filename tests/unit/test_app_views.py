@@ -1,0 +1,112 @@
+"""Views built and driven without a browser or a cluster."""
+
+from types import SimpleNamespace
+
+import panel as pn
+
+from panel_dask_app.client import CONNECTED, DISCONNECTED, RECONNECTING, DaskConnection
+from panel_dask_app.cluster import ClusterMonitor, summary_rows
+from panel_dask_app.session import TaskSession
+from panel_dask_app.state import FINISHED, SessionTasks, SubmissionPlan
+from panel_dask_app.views.cluster_view import ClusterPanel, ConnectionStatus, stats_html
+from panel_dask_app.views.tasks_view import CANCEL_COLUMN, TasksView, state_style
+
+SUMMARY = {
+    "workers": 3,
+    "threads": 6,
+    "queued": 12,
+    "processing": 6,
+    "memory_used": 3 * 2**30,
+    "memory_limit": 12 * 2**30,
+}
+
+
+def find(viewable, kind):
+    return [obj for obj in viewable.select(kind)]
+
+
+def test_summary_rows_format_counts_and_memory():
+    assert summary_rows(SUMMARY) == [
+        ("Workers", "3"),
+        ("Threads", "6"),
+        ("Queued", "12"),
+        ("Processing", "6"),
+        ("Memory", "3.00 GiB / 12.00 GiB"),
+    ]
+    assert {value for _, value in summary_rows(None)} == {"–"}
+
+
+def test_stats_html_escapes_values():
+    assert (
+        stats_html([("a<b", "1 & 2")]) == '<dl class="stats"><dt>a&lt;b</dt><dd>1 &amp; 2</dd></dl>'
+    )
+
+
+def test_state_cells_are_coloured_by_meaning():
+    assert "color: #1a7f37" in state_style("finished")
+    assert "color: #cf222e" in state_style("error")
+    assert state_style("submitted") == ""
+
+
+def test_connection_status_follows_the_connection():
+    connection = DaskConnection(address="tcp://127.0.0.1:1")
+    [alert] = find(ConnectionStatus(connection=connection).__panel__(), pn.pane.Alert)
+    connection.param.update(status=CONNECTED, message="Connected to tcp://127.0.0.1:1")
+    assert alert.alert_type == "success"
+    assert "**Dask: connected.**" in alert.object
+    connection.param.update(status=RECONNECTING, message="Lost the Dask scheduler")
+    assert alert.alert_type == "warning"
+    connection.status = DISCONNECTED
+    assert alert.alert_type == "danger"
+
+
+def test_cluster_panel_shows_the_monitor_summary():
+    monitor = ClusterMonitor(connection=DaskConnection(address="tcp://127.0.0.1:1"))
+    [html] = find(ClusterPanel(monitor=monitor).__panel__(), pn.pane.HTML)
+    monitor.param.update(summary=None, error="scheduler did not answer")
+    assert "scheduler did not answer" in html.object
+    monitor.param.update(summary=SUMMARY, error="")
+    assert "<dd>12</dd>" in html.object
+    assert "did not answer" not in html.object
+
+
+def make_view():
+    tasks = SessionTasks()
+    session = TaskSession(tasks, DaskConnection(address="tcp://127.0.0.1:1"))
+    return TasksView(session=session), tasks
+
+
+async def test_submit_button_reports_bad_input_and_stops_loading():
+    view, tasks = make_view()
+    view.__panel__()
+    tasks.argument = "-1"
+    await view._on_submit(None)
+    assert tasks.message == "Nothing submitted. n: must be from 0 to 35, got -1"
+    assert tasks.total == 0
+    assert view._submit.loading is False
+
+
+async def test_cancel_button_in_a_row_targets_that_rows_task():
+    view, tasks = make_view()
+    [table] = find(view.__panel__(), pn.widgets.Tabulator)
+    records = tasks.new_records(SubmissionPlan("fibonacci", 20, 2), ["k-0", "k-1"])
+    records[1].state = FINISHED
+    assert list(table.value.index) == ["k-0", "k-1"]
+    await view._on_table_click(SimpleNamespace(column=CANCEL_COLUMN, row=1))
+    assert tasks.message == "Task #2 is already finished."
+    tasks.notify("")
+    await view._on_table_click(SimpleNamespace(column="state", row=1))
+    assert tasks.message == "", "clicks outside the cancel column do nothing"
+
+
+def test_form_widgets_are_bound_to_the_state():
+    view, tasks = make_view()
+    layout = view.__panel__()
+    [text] = [w for w in find(layout, pn.widgets.TextInput) if "task-argument" in w.css_classes]
+    [select] = find(layout, pn.widgets.Select)
+    select.value = "sleep_seconds"
+    assert tasks.task == "sleep_seconds"
+    assert text.value == "1"
+    assert text.name == "seconds (number, 0 to 60)"
+    text.value = "2.5"
+    assert tasks.argument == "2.5"
