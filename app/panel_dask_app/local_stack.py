@@ -17,17 +17,19 @@ import signal
 import socket
 import sys
 import urllib.request
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import dask
 from distributed import LocalCluster
 
-# The operator fills this hook: a coroutine function taking the running
-# LocalCluster that scales it from the queue until cancelled. Optional, so the
-# app works without the operator distribution installed.
+# The operator fills this hook: a function taking the running LocalCluster that
+# starts scaling it from the queue on the cluster's loop and returns a handle
+# whose stop() ends that. Optional, so the app works without the operator
+# distribution installed.
 AUTOSCALER_MODULE = "panel_dask_operator.local"
-AUTOSCALER_ENTRY = "run_autoscaler"
+AUTOSCALER_ENTRY = "start_local_autoscaler"
 
 # Same routes as the Kubernetes scheduler: the HTTP API is off by default and
 # the autoscaler reads the queue through it and /metrics.
@@ -41,7 +43,15 @@ SCHEDULER_HTTP_ROUTES = [
     "distributed.http.scheduler.api",
 ]
 
-Autoscaler = Callable[[LocalCluster], Awaitable[None]]
+
+class RunningAutoscaler(Protocol):
+    """What the hook returns: something to stop at shutdown."""
+
+    def stop(self) -> None:
+        """Stop scaling (thread-safe)."""
+
+
+Autoscaler = Callable[[LocalCluster], RunningAutoscaler]
 
 
 @dataclass(frozen=True)
@@ -217,18 +227,24 @@ async def run_stack(options: StackOptions) -> int:
         asynchronous=True,
     )
     server: asyncio.subprocess.Process | None = None
-    autoscaling: asyncio.Task[None] | None = None
+    autoscaling: RunningAutoscaler | None = None
     try:
+        autoscaler = find_autoscaler() if options.autoscaler else None
+        if autoscaler is not None:
+            try:
+                autoscaling = autoscaler(cluster)
+            except ValueError as exc:  # its settings, e.g. bounds from the environment
+                raise RuntimeError(f"the autoscaler cannot start: {exc}") from None
         server = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "panel_dask_app.serve", env=panel_env(options, os.environ)
         )
-        autoscaler = find_autoscaler() if options.autoscaler else None
-        if autoscaler is not None:
-            autoscaling = loop.create_task(autoscaler(cluster))
-            autoscaling.add_done_callback(_report_autoscaler_exit)
         await _wait_until_healthy(f"{options.panel_url}/health", server, options.ready_timeout)
         if options.autoscaler:
-            described = AUTOSCALER_MODULE if autoscaler else "not installed; workers stay fixed"
+            described = (
+                f"{AUTOSCALER_MODULE} (scales the workers with the queue)"
+                if autoscaler
+                else "not installed; workers stay fixed"
+            )
         else:
             described = "off (--no-autoscaler)"
         print(banner(options, described), flush=True)
@@ -246,16 +262,10 @@ async def run_stack(options: StackOptions) -> int:
         return 1
     finally:
         if autoscaling is not None:
-            autoscaling.cancel()
-            await asyncio.gather(autoscaling, return_exceptions=True)
+            autoscaling.stop()
         if server is not None:
             await _stop_process(server)
         await cluster.close()
-
-
-def _report_autoscaler_exit(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        print(f"panel-dask-dev: the autoscaler stopped: {task.exception()!r}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

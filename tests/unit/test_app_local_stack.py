@@ -63,14 +63,22 @@ def test_autoscaler_hook_is_optional(monkeypatch):
 
 
 def test_autoscaler_hook_loads_the_entry_point(monkeypatch):
-    async def run_autoscaler(cluster):
+    def start_local_autoscaler(cluster):
         return None
 
     module = types.ModuleType("fake_operator_local")
-    module.run_autoscaler = run_autoscaler
+    module.start_local_autoscaler = start_local_autoscaler
     monkeypatch.setitem(sys.modules, "fake_operator_local", module)
     monkeypatch.setattr(local_stack, "AUTOSCALER_MODULE", "fake_operator_local")
-    assert local_stack.find_autoscaler() is run_autoscaler
+    assert local_stack.find_autoscaler() is start_local_autoscaler
+
+
+def test_the_operator_provides_the_hook_the_stack_calls():
+    # The operator distribution is installed with the app in every environment.
+    from panel_dask_operator import local
+
+    assert local_stack.AUTOSCALER_MODULE == local.__name__
+    assert callable(getattr(local, local_stack.AUTOSCALER_ENTRY))
 
 
 def test_a_broken_autoscaler_module_fails_loudly(monkeypatch, tmp_path):

@@ -10,6 +10,7 @@ import panel as pn
 from panel_dask_app.client import get_connection
 from panel_dask_app.cluster import get_cluster_monitor
 from panel_dask_app.config import get_settings
+from panel_dask_app.loop import current_loop
 from panel_dask_app.session import TaskSession, close_on_session_destroyed
 from panel_dask_app.state import SessionTasks
 from panel_dask_app.views.cluster_view import ClusterPanel, ConnectionStatus
@@ -25,8 +26,13 @@ TEMPLATE_STYLE = {"sidebar_width": 320, "header_background": "#0f4c81"}
 
 
 def _start_background_work() -> None:
-    # The shared connection and cluster poller live on the server's event loop;
-    # starting them from onload guarantees that loop is running.
+    # The shared connection and cluster poller belong on the server's loop,
+    # which runs the page builders; onload callbacks may run elsewhere.
+    if current_loop() is not None:
+        get_connection().start()
+        get_cluster_monitor().start()
+        return
+
     async def start() -> None:
         get_connection().start()
         get_cluster_monitor().start()

@@ -8,6 +8,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from panel_dask_app.loop import current_loop, on_loop
 from panel_dask_app.session import TaskSession
 from panel_dask_app.state import SessionTasks
 
@@ -48,26 +49,63 @@ class TasksView(Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        # Built while the server creates the session, on the server's loop.
+        self._loop = current_loop()
         self._submit = pn.widgets.Button(label="Submit", color="primary", on_click=self._on_submit)
         self._cancel_all = pn.widgets.Button(
             label="Cancel all", color="warning", on_click=self._on_cancel_all
         )
         self._clear = pn.widgets.Button(label="Clear finished", on_click=self._on_clear)
+        tasks = self.tasks
+        # In the order a submit reads them: choosing a task resets its input.
+        self._inputs = {
+            "task": pn.widgets.Select.from_param(tasks.param.task, name="Task", width=220),
+            "argument": pn.widgets.TextInput.from_param(
+                tasks.param.argument,
+                name=tasks.param.argument_hint,
+                width=220,
+                css_classes=["task-argument"],
+            ),
+            "batch_size": pn.widgets.IntInput.from_param(
+                tasks.param.batch_size, width=110, css_classes=["batch-size"]
+            ),
+        }
 
     @property
     def tasks(self) -> SessionTasks:
         """The state this view renders."""
         return self.session.tasks
 
+    def _catch_up_with_browser(self) -> None:
+        """Apply what the browser shows in the form before acting on a click.
+
+        Panel applies a widget's new value after a short delay, on its thread
+        pool when the server runs with --num-threads, so a click can overtake
+        the text typed just before it and submit the old input
+        (holoviz/panel#6155; the ordering fix of holoviz/panel#8311 does not
+        cover the thread pool). Bokeh's server-side model already holds the new
+        value when the click arrives, so read it from there.
+        """
+        # Each session builds its own view, so these widgets' models all live
+        # in this session's document; no need for curdoc, which a click
+        # dispatched from the thread pool may not carry. The state is set
+        # directly: the widget's own update may be half-way through on a thread.
+        for name, widget in self._inputs.items():
+            for model, _parent in list(widget._models.values()):
+                shown = widget._process_property_change({"value": model.value})["value"]
+                if shown != getattr(self.tasks, name):
+                    setattr(self.tasks, name, shown)
+
     async def _on_submit(self, _event: object) -> None:
+        self._catch_up_with_browser()
         self._submit.loading = True
         try:
-            await self.session.submit()
+            await on_loop(self._loop, self.session.submit())
         finally:
             self._submit.loading = False
 
     async def _on_cancel_all(self, _event: object) -> None:
-        await self.session.cancel_all()
+        await on_loop(self._loop, self.session.cancel_all())
 
     async def _on_clear(self, _event: object) -> None:
         self.session.clear_done()
@@ -77,22 +115,13 @@ class TasksView(Viewer):
             return
         key = self.tasks.key_at(event.row)
         if key is not None:
-            await self.session.cancel(key)
+            await on_loop(self._loop, self.session.cancel(key))
 
     def _form(self) -> pn.viewable.Viewable:
         tasks = self.tasks
         return pn.Column(
             pn.Row(
-                pn.widgets.Select.from_param(tasks.param.task, name="Task", width=220),
-                pn.widgets.TextInput.from_param(
-                    tasks.param.argument,
-                    name=tasks.param.argument_hint,
-                    width=220,
-                    css_classes=["task-argument"],
-                ),
-                pn.widgets.IntInput.from_param(
-                    tasks.param.batch_size, width=110, css_classes=["batch-size"]
-                ),
+                *self._inputs.values(),
                 pn.Row(self._submit, self._cancel_all, self._clear, align="end"),
             ),
             pn.pane.Alert(
