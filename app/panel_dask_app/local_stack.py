@@ -225,6 +225,7 @@ async def run_stack(options: StackOptions) -> int:
         threads_per_worker=options.threads_per_worker,
         processes=True,
         asynchronous=True,
+        preload=["panel_dask_app.dev_worker"],
     )
     server: asyncio.subprocess.Process | None = None
     autoscaling: RunningAutoscaler | None = None

@@ -73,6 +73,7 @@ def test_stack_serves_and_stops_every_process(tmp_path, signum, to_group):
         else:
             stack.send_signal(signum)
         assert stack.wait(60) == 0, log_path.read_text()
+        assert "Traceback" not in log_path.read_text(), "the stack should stop in order"
         _, alive = psutil.wait_procs(children, timeout=30)
         assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
         assert http_status(f"{panel}/health", timeout=2) is None
