@@ -1,0 +1,34 @@
+"""`panel-dask-serve` as a process: health and pages while no scheduler answers, bad settings."""
+
+import pytest
+
+from panel_dask_app.testing import LocalDask, PanelServer, http_status, wait_for
+
+pytestmark = pytest.mark.dask
+
+
+def test_serves_every_page_while_the_scheduler_is_away(tmp_path):
+    nowhere = LocalDask(tmp_path)  # its ports are free: no scheduler listens there
+    server = PanelServer(tmp_path, nowhere, extra_env={"PANEL_USE_XHEADERS": "true"})
+    try:
+        server.wait_ready()
+        for path in ["/health", "/", "/tasks", "/dashboard"]:
+            assert http_status(f"{server.url}{path}", timeout=30) == 200, path
+        wait_for(
+            lambda: "cannot reach Dask scheduler" in server.process.log_tail(100),
+            60,
+            "the server to report the missing scheduler",
+        )
+        assert http_status(f"{server.url}/health") == 200
+    finally:
+        server.stop()
+
+
+def test_bad_settings_stop_the_server_with_the_variable_named(tmp_path):
+    server = PanelServer(tmp_path, LocalDask(tmp_path), extra_env={"PANEL_NUM_THREADS": "lots"})
+    wait_for(lambda: not server.process.running(), 60, "the server to refuse to start")
+    assert server.process.process.returncode != 0
+    assert "PANEL_NUM_THREADS: expected an integer from 1 to 64, got 'lots'" in (
+        server.process.log_tail()
+    )
+    server.stop()
