@@ -36,41 +36,57 @@ def control_plane() -> Iterator[cluster.ControlPlane]:
         yield cp
 
 
-@pytest.fixture
-def namespace_factory(
-    control_plane: cluster.ControlPlane, request: pytest.FixtureRequest
-) -> Iterator[Callable[..., str]]:
-    """Create namespaces (optionally labelled) that are deleted when the test ends."""
-    created: list[str] = []
+def create_namespace(
+    cp: cluster.ControlPlane, hint: str, labels: dict[str, str] | None = None
+) -> str:
+    """Create a uniquely named namespace (named after ``hint``) and wait until it takes pods."""
+    base = "".join(c for c in hint.lower().replace("_", "-") if c.isalnum() or c == "-")
+    name = f"{base[:40].strip('-')}-{uuid.uuid4().hex[:6]}"
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels or {}},
+    }
+    result = cp.kubectl(
+        "create", "-f", "-", input=json.dumps(manifest), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    wait_for_default_service_account(cp, name)
+    return name
 
-    def make(labels: dict[str, str] | None = None) -> str:
-        base = request.node.name.lower().replace("_", "-")
-        name = "".join(c for c in base if c.isalnum() or c == "-")[:40].strip("-")
-        name = f"{name}-{uuid.uuid4().hex[:6]}"
-        manifest = {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": name, "labels": labels or {}},
-        }
-        result = control_plane.kubectl(
-            "create", "-f", "-", input=json.dumps(manifest), capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stderr
-        created.append(name)
-        wait_for_default_service_account(control_plane, name)
-        return name
 
-    yield make
-    for name in created:
-        control_plane.kubectl(
+def delete_namespaces(cp: cluster.ControlPlane, names: list[str]) -> None:
+    """Delete namespaces without waiting: their finalization runs in the background."""
+    for name in names:
+        cp.kubectl(
             "delete", "namespace", name, "--wait=false", "--ignore-not-found", capture_output=True
         )
 
 
+@pytest.fixture(scope="module")
+def namespace_factory(
+    control_plane: cluster.ControlPlane, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., str]]:
+    """Create namespaces (optionally labelled), deleted when the test module ends.
+
+    Module-scoped so module-scoped fixtures (an installed chart) can use it too.
+    """
+    created: list[str] = []
+
+    def make(labels: dict[str, str] | None = None) -> str:
+        created.append(create_namespace(control_plane, Path(request.node.name).stem, labels))
+        return created[-1]
+
+    yield make
+    delete_namespaces(control_plane, created)
+
+
 @pytest.fixture
-def namespace(namespace_factory: Callable[..., str]) -> str:
-    """A fresh namespace for this test."""
-    return namespace_factory()
+def namespace(control_plane: cluster.ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace for this test, deleted when it ends."""
+    name = create_namespace(control_plane, request.node.name)
+    yield name
+    delete_namespaces(control_plane, [name])
 
 
 def wait_for_default_service_account(cp: cluster.ControlPlane, namespace: str) -> None:
