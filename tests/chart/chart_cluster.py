@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 from chart_values_docs import CHART_DIR
-
-T = TypeVar("T")
 
 CI_DIR = CHART_DIR / "ci"
 CRD_DIR = CHART_DIR / "crds"
@@ -46,18 +43,6 @@ def attempt(
 def get_json(control_plane: Any, *args: str) -> Any:
     """`kubectl get ... -o json`, parsed."""
     return json.loads(run(control_plane.kubectl, "get", *args, "-o", "json"))
-
-
-def wait_for(check: Callable[[], T | None], what: str, timeout: float = WAIT_SECONDS) -> T:
-    """Poll `check` until it returns a truthy value; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
 def values_file(case: str) -> Path:

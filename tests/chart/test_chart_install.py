@@ -26,8 +26,9 @@ from chart_cluster import (
     get_json,
     run,
     values_file,
-    wait_for,
 )
+
+from panel_dask_testcluster.waiting import wait_for
 
 pytestmark = pytest.mark.controlplane
 

@@ -156,7 +156,7 @@ def test_every_object_carries_the_standard_labels(control_plane: Any) -> None:
     for doc in docs:
         missing = STANDARD_LABELS - set(doc["metadata"]["labels"])
         assert not missing, f"{doc['kind']}/{doc['metadata']['name']} lacks {missing}"
-    # Pod labels: Deployment and Job templates, the DaskCluster's scheduler/worker metadata, the test pod.
+    # Pod labels: Deployment and Job templates, the DaskCluster's pods, the test pod.
     templates = [
         d["spec"]["template"]["metadata"]["labels"]
         for kind in ("Deployment", "Job")

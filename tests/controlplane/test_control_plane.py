@@ -6,12 +6,10 @@ Services get endpoints, RBAC and Pod Security are enforced."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from typing import Any
 
 from panel_dask_testcluster.cluster import ControlPlane
 from panel_dask_testcluster.pins import HELM_VERSION, KUBERNETES_VERSION
+from panel_dask_testcluster.waiting import wait_for
 
 WAIT = 120.0
 
@@ -20,16 +18,6 @@ def ok(cp: ControlPlane, *args: str, stdin: str | None = None) -> str:
     result = cp.kubectl(*args, input=stdin, capture_output=True, text=True)
     assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
     return result.stdout
-
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    deadline, last = time.monotonic() + WAIT, None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last seen {last!r}")
 
 
 def deployment_and_service(namespace: str, replicas: int) -> str:
@@ -82,15 +70,15 @@ def ready_replicas(cp: ControlPlane, namespace: str) -> int:
 
 def test_deployment_becomes_ready_and_scales_with_endpoints(control_plane, namespace):
     ok(control_plane, "apply", "-f", "-", stdin=deployment_and_service(namespace, 3))
-    eventually(lambda: ready_replicas(control_plane, namespace) == 3, "3/3 ready replicas")
-    eventually(lambda: ready_endpoints(control_plane, namespace) == 3, "3 ready endpoints")
+    wait_for(lambda: ready_replicas(control_plane, namespace) == 3, "3/3 ready replicas")
+    wait_for(lambda: ready_endpoints(control_plane, namespace) == 3, "3 ready endpoints")
     pods = json.loads(ok(control_plane, "get", "pods", "-n", namespace, "-o", "json"))["items"]
     assert all(p["status"]["phase"] == "Running" and p["status"].get("podIP") for p in pods)
     assert {p["spec"]["nodeName"] for p in pods} <= {f"kwok-node-{i}" for i in range(3)}
 
     ok(control_plane, "scale", "deployment/web", "--replicas=5", "-n", namespace)
-    eventually(lambda: ready_replicas(control_plane, namespace) == 5, "5/5 ready replicas")
-    eventually(lambda: ready_endpoints(control_plane, namespace) == 5, "5 ready endpoints")
+    wait_for(lambda: ready_replicas(control_plane, namespace) == 5, "5/5 ready replicas")
+    wait_for(lambda: ready_endpoints(control_plane, namespace) == 5, "5 ready endpoints")
 
 
 def test_service_account_without_a_role_is_forbidden(control_plane, namespace):
