@@ -149,19 +149,24 @@ async def fetch_snapshot(
 
 
 async def retire_workers(
-    session: aiohttp.ClientSession, base_url: str, addresses: Iterable[str], *, time_limit: float
+    session: aiohttp.ClientSession,
+    base_url: str,
+    *,
+    addresses: Iterable[str] = (),
+    count: int = 0,
+    time_limit: float,
 ) -> list[str]:
     """Retire workers gracefully through the scheduler's HTTP API; returns their names.
 
-    The scheduler moves their unique data to other workers before letting them go.
-    Needs ``distributed.http.scheduler.api`` in the scheduler's HTTP routes.
+    Either the given ``addresses`` or ``count`` workers the scheduler chooses (idle
+    ones first, least data first). Their unique data moves to other workers before
+    they leave. Needs ``distributed.http.scheduler.api`` in the scheduler's routes.
     """
     url = f"{base_url}/api/v1/retire_workers"
+    payload: dict[str, Any] = {"n": count} if count else {"workers": list(addresses)}
     try:
         async with session.post(
-            url,
-            json={"workers": list(addresses)},
-            timeout=aiohttp.ClientTimeout(total=time_limit),
+            url, json=payload, timeout=aiohttp.ClientTimeout(total=time_limit)
         ) as response:
             if response.status >= 300:
                 raise SchedulerUnreachableError(

@@ -131,12 +131,16 @@ class Decision:
         return "hold"
 
 
-def workers_needed(spec: ScalingSpec, obs: Observation) -> int:
-    """Workers that hold the running tasks plus those that absorb the backlog (unclamped)."""
+def held_workers(obs: Observation) -> int:
+    """Workers the running tasks occupy: busy ones, at least by the thread count."""
     threads_per_worker = obs.threads / obs.ready_workers if obs.ready_workers else 1.0
     by_threads = math.ceil(obs.running / threads_per_worker) if threads_per_worker > 0 else 0
-    held = max(obs.busy_workers, by_threads)
-    return held + math.ceil(obs.backlog / spec.tasks_per_worker)
+    return max(obs.busy_workers, by_threads)
+
+
+def workers_needed(spec: ScalingSpec, obs: Observation) -> int:
+    """Workers that hold the running tasks plus those that absorb the backlog (unclamped)."""
+    return held_workers(obs) + math.ceil(obs.backlog / spec.tasks_per_worker)
 
 
 def decide(spec: ScalingSpec, obs: Observation, *, low_since: float | None, now: float) -> Decision:

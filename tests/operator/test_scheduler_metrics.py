@@ -117,7 +117,7 @@ async def test_retire_moves_data_off_the_worker(dask_processes):
         [data] = await client.scatter([list(range(1000))], workers=[leaving.address])
         async with aiohttp.ClientSession() as session:
             names = await retire_workers(
-                session, dask_processes.base_url, [leaving.address], time_limit=30
+                session, dask_processes.base_url, addresses=[leaving.address], time_limit=30
             )
         assert names == ["go"]
         after = await poll(dask_processes.base_url, lambda s: len(s.workers) == 1, "one worker")

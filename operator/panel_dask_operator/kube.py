@@ -1,0 +1,111 @@
+"""The few Kubernetes calls the queue autoscaler makes (through kr8s, like dask-kubernetes)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import kr8s
+from dask_kubernetes.operator._objects import DaskCluster, DaskWorkerGroup
+from kr8s.asyncio.objects import Deployment, Event, new_class
+
+from panel_dask_operator.conditions import now_rfc3339
+
+GROUP = "panel-dask.io"
+VERSION = "v1alpha1"
+KIND = "DaskQueueAutoscaler"
+PLURAL = "daskqueueautoscalers"
+COMPONENT = "panel-dask-operator"
+
+DaskQueueAutoscaler = new_class(KIND, f"{GROUP}/{VERSION}", namespaced=True, plural=PLURAL)
+
+
+class ClusterMissingError(LookupError):
+    """The DaskCluster or its default worker group does not exist (yet)."""
+
+
+def worker_group_name(cluster: str) -> str:
+    """The worker group dask-kubernetes creates for a DaskCluster's ``spec.worker``."""
+    return f"{cluster}-default"
+
+
+async def get_worker_group(cluster: str, namespace: str) -> Any:
+    """The cluster's default worker group; ``ClusterMissingError`` names what is missing."""
+    try:
+        return await DaskWorkerGroup.get(worker_group_name(cluster), namespace=namespace)
+    except kr8s.NotFoundError:
+        pass
+    try:
+        await DaskCluster.get(cluster, namespace=namespace)
+    except kr8s.NotFoundError:
+        raise ClusterMissingError(
+            f"DaskCluster {namespace}/{cluster} not found (spec.cluster names it)"
+        ) from None
+    raise ClusterMissingError(
+        f"DaskWorkerGroup {namespace}/{worker_group_name(cluster)} not found yet; "
+        "the dask-kubernetes controller creates it from the DaskCluster"
+    )
+
+
+def replicas_of(worker_group: Any) -> int:
+    """``spec.worker.replicas`` of a DaskWorkerGroup (0 when unset)."""
+    return int(worker_group.raw.get("spec", {}).get("worker", {}).get("replicas", 0) or 0)
+
+
+async def set_replicas(worker_group: Any, replicas: int) -> None:
+    """Patch ``spec.worker.replicas``; dask-kubernetes' handler adds or removes Deployments."""
+    await worker_group.patch({"spec": {"worker": {"replicas": replicas}}})
+
+
+async def worker_deployments(worker_group: Any) -> list[Any]:
+    """The group's worker Deployments, newest first (the first to let go)."""
+    deployments = list(await worker_group.deployments())
+    return sorted(deployments, key=lambda d: d.metadata.creationTimestamp or "", reverse=True)
+
+
+async def delete_deployment(name: str, namespace: str) -> None:
+    """Delete one worker Deployment; already gone is fine."""
+    try:
+        deployment = await Deployment.get(name, namespace=namespace)
+        await deployment.delete(propagation_policy="Background")
+    except kr8s.NotFoundError:
+        pass
+
+
+async def patch_status(name: str, namespace: str, status: dict[str, Any]) -> None:
+    """Merge-patch the autoscaler's status subresource."""
+    autoscaler = await DaskQueueAutoscaler.get(name, namespace=namespace)
+    await autoscaler.patch({"status": status}, subresource="status")
+
+
+async def post_event(
+    owner: dict[str, Any], reason: str, message: str, *, warning: bool = False
+) -> None:
+    """Post a core/v1 Event about the autoscaler, so `kubectl describe dqa` says why."""
+    meta = owner["metadata"]
+    now = now_rfc3339()
+    event = await Event(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": KIND,
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta.get("uid"),
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+            "reportingInstance": socket.gethostname()[:128],
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        },
+        namespace=meta["namespace"],
+    )
+    await event.create()

@@ -1,0 +1,54 @@
+"""The operator's wiring: command line, loaded handlers, finalizers, status conditions."""
+
+from __future__ import annotations
+
+import kopf
+import pytest
+
+from panel_dask_operator import conditions, handlers
+from panel_dask_operator.__main__ import kopf_arguments
+
+
+def test_command_line_defaults_liveness_and_module():
+    args = kopf_arguments(["--namespace", "ns", "--verbose"])
+    assert args[:3] == ["run", "--module", "panel_dask_operator.handlers"]
+    assert "--liveness=http://0.0.0.0:8080/healthz" in args
+    assert {"--namespace", "ns", "--verbose"} <= set(args)
+
+
+def test_command_line_keeps_an_explicit_liveness():
+    args = kopf_arguments(["-n", "ns", "--liveness=http://127.0.0.1:9/x"])
+    assert [a for a in args if "liveness" in a] == ["--liveness=http://127.0.0.1:9/x"]
+
+
+def test_command_line_requires_a_namespace():
+    with pytest.raises(SystemExit, match="--namespace is required"):
+        kopf_arguments(["--verbose"])
+
+
+def test_no_handler_puts_finalizers_on_dask_clusters_or_autoscalers():
+    registry = kopf.get_default_registry()
+    assert handlers.supervisor is not None
+    spawning = registry._spawning.get_all_handlers()
+    # The one timer left serves only DaskClusters that set spec.idleTimeout.
+    assert [h.fn.__name__ for h in spawning] == ["daskcluster_autoshutdown"]
+    assert spawning[0].when is not None
+    assert not spawning[0].when(spec={})
+    changing = registry._changing.get_all_handlers()
+    assert not [h.id for h in changing if h.requires_finalizer]
+
+
+def test_ready_condition_moves_its_time_only_on_change():
+    first = conditions.ready([], False, "SchedulerUnreachable", "GET x failed")
+    again = conditions.ready(first, False, "SchedulerUnreachable", "GET x failed again")
+    assert again[0]["lastTransitionTime"] == first[0]["lastTransitionTime"]
+    assert again[0]["message"] == "GET x failed again"
+    fixed = conditions.ready([{"type": "Other", "status": "True"}, *again], True, "Active", "ok")
+    assert [c["type"] for c in fixed] == ["Other", "Ready"]
+    assert fixed[1]["status"] == "True"
+
+
+def test_rfc3339_round_trip():
+    assert conditions.parse_rfc3339(conditions.rfc3339(1_700_000_000.25)) == 1_700_000_000.25
+    assert conditions.rfc3339(None) is None
+    assert conditions.parse_rfc3339("not a time") is None
