@@ -79,3 +79,32 @@ def cluster_summary(dask_scheduler: Any) -> ClusterSummary:
         memory_used=sum(ws.memory.process for ws in workers),
         memory_limit=sum(ws.memory_limit or 0 for ws in workers),
     )
+
+
+class TaskProgress(TypedDict):
+    """Where one task stands on the scheduler, as the session's poller reads it."""
+
+    state: str
+    worker: str
+    retries: int
+
+
+def task_progress(keys: list[str], dask_scheduler: Any = None) -> dict[str, TaskProgress]:
+    """State, processing worker and lost-worker count of each key (runs on the scheduler).
+
+    ``retries`` is the scheduler's ``suspicious`` count: how many workers died
+    while running the task. The scheduler re-runs such a task elsewhere (up to
+    ``distributed.scheduler.allowed-failures`` times before KilledWorker), and
+    no RPC handler reports it, hence a function run on the scheduler. Keys the
+    scheduler has forgotten are left out.
+    """
+    progress: dict[str, TaskProgress] = {}
+    for key in keys:
+        ts = dask_scheduler.tasks.get(key)
+        if ts is not None:
+            progress[key] = TaskProgress(
+                state=ts.state,
+                worker=ts.processing_on.address if ts.processing_on is not None else "",
+                retries=ts.suspicious,
+            )
+    return progress

@@ -19,7 +19,7 @@ from distributed import Future
 from distributed.client import FutureCancelledError
 
 from panel_dask_app.client import DaskConnection, DaskUnavailableError
-from panel_dask_app.remote import TaskFailedError, run_task
+from panel_dask_app.remote import TaskFailedError, run_task, task_progress
 from panel_dask_app.state import (
     CANCELLED,
     ERROR,
@@ -27,7 +27,6 @@ from panel_dask_app.state import (
     LOST,
     SessionTasks,
     TaskRecord,
-    display_state,
 )
 from panel_dask_app.tasks import TaskInputError
 
@@ -55,6 +54,10 @@ class TaskSession:
         self.rpc_timeout = rpc_timeout
         self.closed = False
         self._futures: dict[str, Future] = {}
+        # Futures just finished, held for one more poll: a task re-run after a
+        # worker died may finish between two polls, and its retry count is
+        # only on the scheduler while some client still holds the key.
+        self._settling: dict[str, Future] = {}
         self._watchers: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._refresh_handle: asyncio.Handle | None = None
@@ -131,6 +134,7 @@ class TaskSession:
             watcher.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
         self._futures.clear()
+        self._settling.clear()
 
     async def _cancel(self, futures: list[Future], reason: str) -> None:
         by_client: dict[int, tuple[Any, list[Future]]] = {}
@@ -170,7 +174,10 @@ class TaskSession:
                 duration=outcome["duration"],
             )
         finally:
-            self._futures.pop(record.key, None)
+            finished = self._futures.pop(record.key, None)
+            if finished is not None and not self.closed and record.state == FINISHED:
+                self._settling[record.key] = finished
+                self._ensure_poller()
             self._refresh_soon()
 
     def _ensure_poller(self) -> None:
@@ -178,26 +185,30 @@ class TaskSession:
             self._poller = self._spawn(self._poll())
 
     async def _poll(self) -> None:
-        """Show queued/processing while tasks run; ends when none are left."""
-        while self._futures and not self.closed:
-            keys = list(self._futures)
-            client = next(iter(self._futures.values())).client
+        """Show queued/processing and re-runs while tasks run; ends when none are left."""
+        while (self._futures or self._settling) and not self.closed:
+            settled = list(self._settling)
+            watched = {**self._futures, **self._settling}
+            client = next(iter(watched.values())).client
             try:
-                states = await asyncio.wait_for(
-                    client.scheduler.get_task_status(keys=keys), self.rpc_timeout
+                progress = await asyncio.wait_for(
+                    client.run_on_scheduler(task_progress, keys=list(watched)),
+                    self.rpc_timeout,
                 )
             except (TimeoutError, OSError):
-                states = {}  # the connection watchdog reports the outage
-            changed = False
-            for key, scheduler_state in states.items():
-                record = self.tasks.find(key)
-                shown = display_state(scheduler_state)
-                if record is not None and not record.done and shown and shown != record.state:
-                    record.state = shown
-                    changed = True
-            if changed:
-                self.tasks.refresh()
-            await asyncio.sleep(self.poll_interval)
+                progress = {}  # the connection watchdog reports the outage
+            for key in settled:
+                self._settling.pop(key, None)
+            retried = self.tasks.observe(progress)
+            if retried:
+                numbers = ", ".join(f"#{record.number}" for record in retried)
+                self.tasks.notify(
+                    f"A Dask worker was lost while running task(s) {numbers}; Dask runs "
+                    "them again on another worker, nothing to do.",
+                    "info",
+                )
+            if self._futures:
+                await asyncio.sleep(self.poll_interval)
 
     def _refresh_soon(self) -> None:
         # Many tasks finish together; one table update per tick is plenty.

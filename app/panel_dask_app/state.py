@@ -7,7 +7,9 @@ with plain pytest.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import param
@@ -26,7 +28,16 @@ STATES = [SUBMITTED, WAITING, QUEUED, PROCESSING, FINISHED, ERROR, CANCELLED, LO
 DONE_STATES = frozenset({FINISHED, ERROR, CANCELLED, LOST})
 
 BATCH_MAX = 50
-TABLE_COLUMNS = ["#", "task", "input", "state", "worker", "duration (s)", "result or error"]
+TABLE_COLUMNS = [
+    "#",
+    "task",
+    "input",
+    "state",
+    "retries",
+    "worker",
+    "duration (s)",
+    "result or error",
+]
 
 # How the scheduler's task states read to a user. "memory" and "erred" are left
 # out: the awaited future reports those, with the result or the error attached.
@@ -55,6 +66,9 @@ class TaskRecord(param.Parameterized):
     worker = param.String(default="")
     duration = param.Number(default=None, allow_None=True, doc="Seconds on the worker.")
     result = param.String(default="", doc="The value, or the error, as text.")
+    retries = param.Integer(
+        default=0, bounds=(0, None), doc="Runs lost to a dead worker; Dask re-ran the task."
+    )
 
     @property
     def done(self) -> bool:
@@ -69,6 +83,7 @@ class TaskRecord(param.Parameterized):
             "task": self.task,
             "input": argument,
             "state": self.state,
+            "retries": self.retries,
             # The scheme is noise in a narrow column; host:port identifies the worker.
             "worker": self.worker.partition("://")[2] or self.worker,
             "duration (s)": None if self.duration is None else round(self.duration, 3),
@@ -147,6 +162,36 @@ class SessionTasks(param.Parameterized):
         self.refresh()
         return created
 
+    def observe(self, progress: Mapping[str, Mapping[str, Any]]) -> list[TaskRecord]:
+        """Apply the scheduler's view of the tasks; return records newly re-run.
+
+        ``progress`` maps keys to ``remote.TaskProgress``: the state shows while a
+        task is unfinished, the worker while it runs, and the retry count always,
+        so a task that finished after a worker died still says it was re-run.
+        """
+        changed = False
+        retried = []
+        for key, seen in progress.items():
+            record = self.find(key)
+            if record is None:
+                continue
+            update: dict[str, Any] = {}
+            if seen["retries"] > record.retries:
+                update["retries"] = seen["retries"]
+                retried.append(record)
+            if not record.done:
+                shown = display_state(seen["state"])
+                if shown and shown != record.state:
+                    update["state"] = shown
+                if shown == PROCESSING and seen["worker"] and seen["worker"] != record.worker:
+                    update["worker"] = seen["worker"]
+            if update:
+                record.param.update(**update)
+                changed = True
+        if changed:
+            self.refresh()
+        return retried
+
     def find(self, key: str) -> TaskRecord | None:
         """The record with this key, if this session has it."""
         return next((r for r in self.records if r.key == key), None)
@@ -188,6 +233,7 @@ class SessionTasks(param.Parameterized):
         for record in self.records:
             counts[record.state] += 1
         parts = [f"{self.done} of {self.total} done"]
+        retried = sum(record.retries > 0 for record in self.records)
         parts += [
             f"{counts[state]} {label}"
             for state, label in (
@@ -199,4 +245,6 @@ class SessionTasks(param.Parameterized):
             )
             if counts[state]
         ]
+        if retried:
+            parts.append(f"{retried} re-run after a worker was lost")
         return ", ".join(parts)

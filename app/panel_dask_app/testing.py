@@ -6,6 +6,8 @@ Everything binds to 127.0.0.1 on free ports, so it runs beside a developer's
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import os
 import signal
@@ -50,6 +52,23 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.2)
+
+
+async def eventually(
+    predicate: Callable[[], object], within: float, what: str, interval: float = 0.1
+) -> object:
+    """Await until ``predicate()`` (or what it returns, awaited) is truthy, for ``within`` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
+        await asyncio.sleep(interval)
 
 
 class ManagedProcess:

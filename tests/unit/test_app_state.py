@@ -132,3 +132,43 @@ def test_notify_sets_message_and_kind():
     assert (tasks.message, tasks.message_kind) == ("Nothing submitted.", "danger")
     with pytest.raises(ValueError):
         tasks.notify("x", "loud")
+
+
+def progress(state, worker="", retries=0):
+    return {"state": state, "worker": worker, "retries": retries}
+
+
+def test_observe_shows_state_worker_and_retries_of_unfinished_tasks():
+    tasks = SessionTasks()
+    records = tasks.new_records(SubmissionPlan("fibonacci", 30, 3), keys(3))
+    retried = tasks.observe(
+        {
+            "k-0": progress("processing", "tcp://127.0.0.1:4001"),
+            "k-1": progress("no-worker", retries=1),
+            "gone": progress("processing", retries=5),
+        }
+    )
+    assert retried == [records[1]]
+    assert (records[0].state, records[0].worker) == (PROCESSING, "tcp://127.0.0.1:4001")
+    assert (records[1].state, records[1].retries) == (QUEUED, 1)
+    assert list(tasks.table["retries"]) == [0, 1, 0]
+    assert (
+        tasks.progress_text
+        == "0 of 3 done, 1 processing, 1 queued, 1 re-run after a worker was lost"
+    )
+    # The same count again is no news.
+    assert tasks.observe({"k-1": progress("processing", "tcp://127.0.0.1:4002", 1)}) == []
+    assert records[1].worker == "tcp://127.0.0.1:4002"
+
+
+def test_observe_keeps_a_finished_state_but_records_its_retry():
+    tasks = SessionTasks()
+    [record] = tasks.new_records(SubmissionPlan("fibonacci", 30, 1), keys(1))
+    record.param.update(state=FINISHED, result="832040", worker="tcp://127.0.0.1:4002")
+    assert tasks.observe({"k-0": progress("memory", retries=1)}) == [record]
+    assert (record.state, record.retries, record.worker) == (
+        FINISHED,
+        1,
+        "tcp://127.0.0.1:4002",
+    )
+    assert tasks.table.loc["k-0", "retries"] == 1

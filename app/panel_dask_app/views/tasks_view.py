@@ -19,6 +19,7 @@ COLUMN_WIDTHS = {
     "task": 120,
     "input": 80,
     "state": 100,
+    "retries": 70,
     "worker": 150,
     "duration (s)": 125,
     "result or error": 300,
