@@ -61,6 +61,8 @@ class TaskSession:
         self._watchers: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._refresh_handle: asyncio.Handle | None = None
+        self._lost: list[TaskRecord] = []
+        self._lost_handle: asyncio.Handle | None = None
 
     @property
     def pending_keys(self) -> list[str]:
@@ -154,6 +156,7 @@ class TaskSession:
         except FutureCancelledError as exc:
             if exc.reason == _CONNECTION_LOST:
                 record.param.update(state=LOST, result=exc.msg or "scheduler connection lost")
+                self._report_lost_soon(record)
             else:
                 record.param.update(state=CANCELLED, result=exc.reason.replace("-", " "))
         except TaskFailedError as exc:
@@ -209,6 +212,24 @@ class TaskSession:
                 )
             if self._futures:
                 await asyncio.sleep(self.poll_interval)
+
+    def _report_lost_soon(self, record: TaskRecord) -> None:
+        # Every unfinished task is lost at once; say so in one notice, not one per task.
+        self._lost.append(record)
+        if self._lost_handle is None:
+            self._lost_handle = asyncio.get_running_loop().call_later(0.1, self._report_lost)
+
+    def _report_lost(self) -> None:
+        lost, self._lost, self._lost_handle = self._lost, [], None
+        if self.closed or not lost:
+            return
+        numbers = ", ".join(f"#{record.number}" for record in lost)
+        self.tasks.notify(
+            f"The connection to the Dask scheduler was lost (restarted or unreachable): "
+            f"{len(lost)} unfinished task(s) ({numbers}) were lost and will not finish. "
+            "Submit them again once the status says connected.",
+            "warning",
+        )
 
     def _refresh_soon(self) -> None:
         # Many tasks finish together; one table update per tick is plenty.

@@ -1,26 +1,12 @@
 """A real Panel server on real Dask processes, driven by Debian's headless chromium.
 
-Playwright never downloads a browser here: it launches /usr/bin/chromium, and
-every request to anything but loopback is aborted and recorded.
+The browser comes from tests/browser_fixtures.py (Debian's chromium, loopback only).
 """
 
-from pathlib import Path
-from urllib.parse import urlparse
-
 import pytest
-from playwright.sync_api import sync_playwright
+from browser_fixtures import loopback_context
 
 from panel_dask_app.testing import LocalDask, PanelServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-LOOPBACK = {"127.0.0.1", "localhost"}
 
 
 @pytest.fixture(scope="module")
@@ -52,39 +38,9 @@ def panel_server(tmp_path_factory, dask_for_browser):
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def chromium():
-    assert CHROMIUM.exists(), "Debian's chromium is missing: run `make system-deps`"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
-        )
-        yield browser
-        browser.close()
-
-
-class PageProbe:
-    """What a page did that a test should know about: blocked requests, script errors."""
-
-    def __init__(self):
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.failed: list[str] = []
-
-
 @pytest.fixture
 def page(chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 900})
-    probe = PageProbe()
-
-    def loopback_only(route):
-        if urlparse(route.request.url).hostname in LOOPBACK:
-            route.continue_()
-        else:
-            probe.blocked.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", loopback_only)
+    context, probe = loopback_context(chromium, viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.on("pageerror", lambda error: probe.errors.append(str(error)))

@@ -28,6 +28,10 @@ async def test_scheduler_restart_then_new_submissions_succeed(own_dask, outage):
         assert own_dask.address in connection.message
         await eventually(lambda: running.state == LOST, 30, "the running task to show lost")
         assert "re-run" in running.result
+        # The session says, in one notice, that its running work was lost.
+        await eventually(lambda: "lost" in session.tasks.message, 5, "the lost-work notice")
+        assert session.tasks.message_kind == "warning"
+        assert "1 unfinished task(s) (#1) were lost" in session.tasks.message
 
         if outage == DISCONNECTED:
             # Submitting during the outage says so and queues nothing.
