@@ -1,14 +1,12 @@
 """One Kubernetes autoscaling tick: observe the scheduler, decide, act, report.
 
-The decision is :func:`panel_dask_operator.policy.decide`; this module is the
-shell around it. Scale-up patches the worker group's replicas and lets
-dask-kubernetes create the Deployments. Scale-down is done here, not by
-dask-kubernetes: its own path retires workers via ``<service>:8787/api/v1``
-without the dashboard prefix, then over the comm port, then falls back to
-deleting the newest Deployments blindly (dask/dask-kubernetes#910, #855). Here
-workers that never connected go first, then the scheduler retires the idle ones
-it chooses (their data moves), then exactly those Deployments are deleted and
-the replicas patched to match, so dask-kubernetes finds nothing left to do.
+The decision is :func:`panel_dask_operator.policy.decide`; what to write back
+(status, Events, backoff) is decided by the pure functions here; :func:`tick`
+is the shell that does the I/O. Scale-up patches the worker group's replicas
+and lets dask-kubernetes create the Deployments. Scale-down is done here:
+workers that never connected go first, then idle workers the scheduler retires
+(their data moves), then exactly those Deployments are deleted and the replicas
+patched to match, so dask-kubernetes' replica handler finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -20,11 +18,15 @@ from typing import Any
 import aiohttp
 from dask_kubernetes.operator.controller import controller
 
-from panel_dask_operator import conditions, kube, metrics
-from panel_dask_operator.policy import Decision, ScalingSpec, SpecError, decide, held_workers
+from panel_dask_operator import conditions, kube, metrics, retirement
+from panel_dask_operator.policy import Decision, ScalingSpec, SpecError, decide
 
 MAX_BACKOFF_SECONDS = 30.0
-RETIRE_TIME_LIMIT = 120.0
+PROBLEMS: dict[type[Exception], str] = {
+    SpecError: "InvalidSpec",
+    kube.ClusterMissingError: "ClusterMissing",
+    metrics.SchedulerUnreachableError: "SchedulerUnreachable",
+}
 
 
 @dataclass
@@ -42,143 +44,184 @@ def poll_interval(spec: dict[str, Any]) -> float:
 
 
 def backoff(spec: dict[str, Any], failures: int) -> float:
-    """Wait longer after each consecutive failure, up to 30 s."""
+    """Wait longer after each consecutive failure: twice the interval per failure, up to 30 s."""
     return float(min(MAX_BACKOFF_SECONDS, poll_interval(spec) * 2 ** min(failures, 10)))
+
+
+def problem_reason(error: Exception) -> str:
+    """The condition reason (CamelCase) for an expected failure; ``TickFailed`` otherwise."""
+    for kind, reason in PROBLEMS.items():
+        if isinstance(error, kind):
+            return reason
+    return "TickFailed"
+
+
+def direction(before: int, after: int) -> str:
+    """``up``, ``down`` or ``hold`` for a replica change."""
+    return "up" if after > before else "down" if after < before else "hold"
+
+
+def outcome(decision: Decision, before: int, after: int) -> str:
+    """The decision's reason, completed when busy workers cut a scale-down short."""
+    if decision.desired < before and after > decision.desired:
+        kept = after - decision.desired
+        return f"{decision.reason}; {kept} busy worker(s) kept until idle"
+    return decision.reason
+
+
+def next_low_since(
+    decision: Decision, after: int, low_since: float | None, now: float
+) -> float | None:
+    """The scale-down clock after acting.
+
+    A scale-down that busy workers cut short keeps the clock where it was, so
+    those workers go as soon as they are idle instead of after another delay.
+    """
+    if decision.direction == "down" and after > decision.desired:
+        return now if low_since is None else low_since
+    return decision.low_since
+
+
+def scale_event(group: str, before: int, after: int, decision: Decision) -> tuple[str, str]:
+    """Reason and message of the Event that explains a replica change."""
+    reason = "ScaledUp" if after > before else "ScaledDown"
+    return reason, f"{group} replicas {before} -> {after}; {outcome(decision, before, after)}"
+
+
+def build_status(
+    decision: Decision,
+    snapshot: metrics.SchedulerSnapshot,
+    before: int,
+    after: int,
+    previous: list[dict[str, Any]],
+    low_since: float | None,
+) -> dict[str, Any]:
+    """The status after a successful tick that moved the replicas from ``before`` to ``after``."""
+    return {
+        "queued": snapshot.queued,
+        "noWorker": snapshot.no_worker,
+        "processing": snapshot.processing,
+        "threads": snapshot.threads,
+        "backlog": decision.backlog,
+        "workers": {
+            "ready": snapshot.ready_workers,
+            "pending": max(0, after - snapshot.ready_workers),
+            "requested": after,
+        },
+        "desired": decision.desired,
+        "lowSince": conditions.rfc3339(low_since),
+        "lastDecision": {
+            "time": conditions.now_rfc3339(),
+            "direction": direction(before, after),
+            "from": before,
+            "to": after,
+            "reason": outcome(decision, before, after),
+        },
+        "conditions": conditions.ready(previous, True, "Active", "scaling from the queue"),
+    }
+
+
+def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+    """``new`` if it says something ``old`` does not, else None (no write needed).
+
+    Only the decision's own timestamp differs between two identical idle ticks;
+    skipping those keeps a quiet autoscaler from writing to the apiserver every second.
+    """
+
+    def comparable(status: dict[str, Any]) -> dict[str, Any]:
+        last = {k: v for k, v in (status.get("lastDecision") or {}).items() if k != "time"}
+        return {**status, "lastDecision": last}
+
+    merged = {**old, **new}
+    return None if comparable(merged) == comparable(old) else new
 
 
 async def tick(body: dict[str, Any], memory: Memory, session: aiohttp.ClientSession) -> float:
     """Run one tick for the autoscaler in ``body``; returns the seconds until the next."""
     meta, spec = body["metadata"], body.get("spec", {})
     name, namespace = meta["name"], meta["namespace"]
-    previous = body.get("status", {}).get("conditions", [])
+    old_status = body.get("status") or {}
+    previous = old_status.get("conditions", [])
     status: dict[str, Any] = {"observedGeneration": meta.get("generation")}
     try:
         scaling = ScalingSpec.from_resource(spec)
         if spec.get("suspend"):
-            memory.low_since, memory.failures = None, 0
+            memory.low_since, memory.failures, memory.last_problem = None, 0, ""
             status["conditions"] = conditions.ready(
                 previous, False, "Suspended", "spec.suspend is true: replicas are left alone"
             )
             status["lowSince"] = None
-            await kube.patch_status(name, namespace, status)
+            await _write_status(name, namespace, old_status, status)
             return poll_interval(spec)
         worker_group = await kube.get_worker_group(spec["cluster"], namespace)
         base_url = metrics.metrics_base_url(spec["cluster"], namespace)
         snapshot = await metrics.fetch_snapshot(session, base_url)
+        replicas = kube.replicas_of(worker_group)
+        observation = snapshot.observation(pending=replicas - snapshot.ready_workers)
+        now = time.time()
+        decision = decide(scaling, observation, low_since=memory.low_since, now=now)
+        actual = replicas
+        if decision.desired > replicas:
+            await kube.set_replicas(worker_group, decision.desired)
+            actual = decision.desired
+        elif decision.desired < replicas:
+            actual = await _scale_down(worker_group, decision.desired, session, base_url)
     except (SpecError, kube.ClusterMissingError, metrics.SchedulerUnreachableError) as error:
         return await _report_problem(body, memory, previous, error)
 
-    replicas = kube.replicas_of(worker_group)
-    observation = snapshot.observation(pending=replicas - snapshot.ready_workers)
-    decision = decide(scaling, observation, low_since=memory.low_since, now=time.time())
-    memory.low_since = decision.low_since
-    actual = replicas
-    if decision.desired > replicas:
-        await kube.set_replicas(worker_group, decision.desired)
-        actual = decision.desired
-    elif decision.desired < replicas:
-        actual = await _scale_down(worker_group, decision, snapshot, session, base_url)
+    memory.low_since = next_low_since(decision, actual, memory.low_since, now)
     if actual != replicas:
-        await kube.post_event(
-            body,
-            "ScaledUp" if actual > replicas else "ScaledDown",
-            f"{kube.worker_group_name(spec['cluster'])} replicas {replicas} -> {actual}; "
-            + decision.reason,
-        )
+        group = kube.worker_group_name(spec["cluster"])
+        await kube.post_event(body, *scale_event(group, replicas, actual, decision))
     if memory.failures:
-        await kube.post_event(
-            body, "Recovered", f"scheduler and cluster reachable again: {base_url}"
-        )
+        await kube.post_event(body, "Recovered", f"scheduler and cluster reachable: {base_url}")
     memory.failures, memory.last_problem = 0, ""
-    status.update(_status(decision, observation.threads, snapshot, replicas, actual, previous))
+    status.update(build_status(decision, snapshot, replicas, actual, previous, memory.low_since))
     if actual != replicas:
         status["lastScaleTime"] = conditions.now_rfc3339()
-    await kube.patch_status(name, namespace, status)
+    await _write_status(name, namespace, old_status, status)
     return poll_interval(spec)
 
 
 async def _scale_down(
-    worker_group: Any,
-    decision: Decision,
-    snapshot: metrics.SchedulerSnapshot,
-    session: aiohttp.ClientSession,
-    base_url: str,
+    worker_group: Any, desired: int, session: aiohttp.ClientSession, base_url: str
 ) -> int:
-    """Remove workers down to ``decision.desired``, never a busy one; returns the new size."""
+    """Remove workers down to ``desired``, never a busy one; returns the new replica count."""
     namespace, group = worker_group.namespace, worker_group.name
     # dask-kubernetes' replica handler runs in this process under this lock: holding it
-    # makes "delete these Deployments, then patch replicas" atomic for it.
+    # makes "retire, delete these Deployments, patch replicas" atomic for it.
     async with controller.worker_group_scale_locks[f"{namespace}/{group}"]:
-        deployments = await kube.worker_deployments(worker_group)
-        excess = len(deployments) - decision.desired
-        connected = {w.name for w in snapshot.workers}
-        doomed = [d.name for d in deployments if d.name not in connected][: max(0, excess)]
-        retirable = snapshot.ready_workers - held_workers(snapshot.observation(pending=0))
-        wanted = min(excess - len(doomed), retirable)
-        if wanted > 0:
-            # The scheduler picks idle workers first, least data first (workers_to_close).
-            names = await metrics.retire_workers(
-                session, base_url, count=wanted, time_limit=RETIRE_TIME_LIMIT
-            )
-            doomed += [n for n in names if n in _names(deployments)]
+        deployments = [str(d.name) for d in await kube.worker_deployments(worker_group)]
+        doomed = await retirement.retire_for_removal(
+            session, base_url, deployments, len(deployments) - desired, allow_busy=False
+        )
         for deployment_name in doomed:
             await kube.delete_deployment(deployment_name, namespace)
-        remaining = max(decision.desired, len(deployments) - len(doomed))
+        remaining = max(desired, len(deployments) - len(doomed))
         if remaining != kube.replicas_of(worker_group):
             await kube.set_replicas(worker_group, remaining)
         return remaining
 
 
-def _names(deployments: list[Any]) -> set[str]:
-    return {str(d.name) for d in deployments}
-
-
-def _status(
-    decision: Decision,
-    threads: int,
-    snapshot: metrics.SchedulerSnapshot,
-    replicas: int,
-    actual: int,
-    previous: list[dict[str, Any]],
-) -> dict[str, Any]:
-    return {
-        "queued": snapshot.queued,
-        "noWorker": snapshot.no_worker,
-        "processing": snapshot.processing,
-        "threads": threads,
-        "backlog": decision.backlog,
-        "workers": {
-            "ready": snapshot.ready_workers,
-            "pending": max(0, actual - snapshot.ready_workers),
-            "requested": actual,
-        },
-        "desired": decision.desired,
-        "lowSince": conditions.rfc3339(decision.low_since),
-        "lastDecision": {
-            "time": conditions.now_rfc3339(),
-            "direction": "up" if actual > replicas else "down" if actual < replicas else "hold",
-            "from": replicas,
-            "to": actual,
-            "reason": decision.reason,
-        },
-        "conditions": conditions.ready(previous, True, "Active", "scaling from the queue"),
-    }
+async def _write_status(
+    name: str, namespace: str, old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    patch = status_patch(old, new)
+    if patch is not None:
+        await kube.patch_status(name, namespace, patch)
 
 
 async def _report_problem(
     body: dict[str, Any], memory: Memory, previous: list[dict[str, Any]], error: Exception
 ) -> float:
-    reason = {
-        SpecError: "InvalidSpec",
-        kube.ClusterMissingError: "ClusterMissing",
-        metrics.SchedulerUnreachableError: "SchedulerUnreachable",
-    }[type(error)]
-    message = str(error)
+    """Condition, Warning Event (once per distinct message) and the backoff delay."""
+    reason, message = problem_reason(error), str(error)
     memory.failures += 1
     delay = backoff(body.get("spec", {}), memory.failures)
     if message != memory.last_problem:
         await kube.post_event(body, reason, f"{message}; retrying in {delay:.0f}s", warning=True)
         memory.last_problem = message
     status = {"conditions": conditions.ready(previous, False, reason, message)}
-    await kube.patch_status(body["metadata"]["name"], body["metadata"]["namespace"], status)
+    meta = body["metadata"]
+    await _write_status(meta["name"], meta["namespace"], body.get("status") or {}, status)
     return delay

@@ -7,14 +7,25 @@ is always true for timers). dask-kubernetes has two timers: ``daskautoscaler_ada
 they are, every DaskCluster carries a finalizer and its deletion hangs whenever the
 operator is gone first (e.g. ``helm uninstall``). So the first is dropped and the
 second is kept only for clusters that set ``idleTimeout``.
+
+Its choice of workers on a scale-down (``kubectl scale daskworkergroup``) is
+replaced too: it asks ``<scheduler>:8787/api/v1`` without the chart's ``/dask``
+prefix, falls back to the comm port, then deletes Deployments blindly
+(dask/dask-kubernetes#910, #855), and the scheduler's ``n``-based choice may
+take busy workers while idle ones exist. :func:`retire_workers` uses the same
+plan as the queue autoscaler instead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import kopf
+from dask_kubernetes.operator._objects import DaskWorkerGroup
 from dask_kubernetes.operator.controller import controller
+
+from panel_dask_operator import kube, metrics, retirement
 
 DROPPED = (controller.daskautoscaler_adapt, controller.daskcluster_autoshutdown)
 
@@ -35,4 +46,39 @@ def trim(registry: kopf.OperatorRegistry) -> None:
     )(controller.daskcluster_autoshutdown)
 
 
+async def retire_workers(
+    n_workers: int,
+    scheduler_service_name: str,
+    worker_group_name: str,
+    namespace: str | None,
+    logger: kopf.Logger,
+) -> list[str]:
+    """Retire ``n_workers`` of a group for dask-kubernetes' replica handler; Deployments to delete.
+
+    Same signature as the function it replaces. Called under the group's scale
+    lock; the handler deletes the Deployments named in the answer. Busy workers
+    are taken only when idle ones run out: a person asked for this count.
+    """
+    assert namespace
+    worker_group = await DaskWorkerGroup.get(worker_group_name, namespace=namespace)
+    cluster = str(worker_group.raw["spec"]["cluster"])
+    deployments = [str(d.name) for d in await kube.worker_deployments(worker_group)]
+    base_url = metrics.metrics_base_url(cluster, namespace)
+    try:
+        async with aiohttp.ClientSession() as session:
+            names = await retirement.retire_for_removal(
+                session, base_url, deployments, n_workers, allow_busy=True
+            )
+    except metrics.SchedulerUnreachableError as error:
+        logger.warning(f"{error}; removing the {n_workers} newest workers of {worker_group_name}")
+        return deployments[:n_workers]
+    if len(names) < n_workers:
+        logger.warning(
+            f"the scheduler retired {len(names)} of {n_workers} workers of {worker_group_name} "
+            "(the others hold data nobody else can take); they stay"
+        )
+    return names
+
+
 trim(kopf.get_default_registry())
+controller.retire_workers = retire_workers

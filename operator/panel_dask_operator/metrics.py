@@ -3,9 +3,11 @@
 Both paths produce a :class:`SchedulerSnapshot`, the one shape the actuators read.
 Over HTTP: task and worker states from Prometheus ``/metrics`` (live scheduler
 counts; needs ``prometheus-client`` in the scheduler's image), total threads from
-``/json/counts.json`` and worker names from ``/api/v1/get_workers``.
-``/json/identity.json`` is avoided: it answers 500 once workers report metrics
-with tuple keys, so which worker is busy is only known in-process.
+``/json/counts.json``, and each worker's name and processing count from the
+scheduler's worker table ``/info/main/workers.html``. That page is the one HTTP
+source that says which worker is busy: ``/api/v1/get_workers`` lists names only,
+and ``/json/identity.json`` answers 500 under load (workers then report metrics
+with tuple keys, which its JSON encoder refuses).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 import aiohttp
@@ -25,6 +28,8 @@ DASHBOARD_PORT = 8787
 DASHBOARD_PREFIX = "/dask"
 TASK_STATES = ("queued", "no-worker", "processing")
 READY_STATES = ("idle", "partially_saturated", "saturated")
+WORKERS_PAGE = "/info/main/workers.html"
+WORKER_COLUMNS = ("Worker", "Name", "Processing", "In-memory")
 _SERIES = re.compile(
     r'^dask_scheduler_(tasks|workers)\{state="([a-z_-]+)"\}\s+([0-9.eE+-]+)\s*$', re.M
 )
@@ -36,12 +41,16 @@ class SchedulerUnreachableError(RuntimeError):
 
 @dataclass(frozen=True)
 class WorkerInfo:
-    """One worker as the scheduler sees it (``busy`` is only known in-process)."""
+    """One worker as the scheduler sees it.
+
+    ``stored`` is what it holds: bytes in-process, keys over HTTP (the worker
+    table shows no byte count); either way, less is cheaper to retire.
+    """
 
     address: str
     name: str
     busy: bool = False
-    nbytes: int = 0
+    stored: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ class SchedulerSnapshot:
 
     def idle_workers(self) -> list[WorkerInfo]:
         """Workers with nothing to do, least data first: the ones safe to retire."""
-        return sorted((w for w in self.workers if not w.busy), key=lambda w: (w.nbytes, w.name))
+        return sorted((w for w in self.workers if not w.busy), key=lambda w: (w.stored, w.name))
 
     def observation(self, pending: int) -> Observation:
         """The policy's input, with ``pending`` workers requested but not connected."""
@@ -115,7 +124,7 @@ def snapshot_from_scheduler(scheduler: Any) -> SchedulerSnapshot:
                 address=ws.address,
                 name=str(ws.name),
                 busy=bool(ws.processing) or bool(ws.long_running),
-                nbytes=ws.nbytes,
+                stored=ws.nbytes,
             )
             for ws in ready
         ),
@@ -131,39 +140,98 @@ async def fetch_snapshot(
         SchedulerUnreachableError: connection refused, timeout, DNS failure or a
             non-2xx answer, with the URL in the message.
     """
-    tasks, workers = parse_states(await _get(session, f"{base_url}/metrics", time_limit))
+    tasks, states = parse_states(await _get(session, f"{base_url}/metrics", time_limit))
     counts = await _get(session, f"{base_url}/json/counts.json", time_limit, as_json=True)
-    listing = await _get(session, f"{base_url}/api/v1/get_workers", time_limit, as_json=True)
+    workers = parse_worker_table(await _get(session, f"{base_url}{WORKERS_PAGE}", time_limit))
     return SchedulerSnapshot(
         queued=tasks["queued"],
         no_worker=tasks["no-worker"],
         processing=tasks["processing"],
         threads=int(counts.get("cores", 0)),
-        ready_workers=sum(workers.get(state, 0) for state in READY_STATES),
-        busy_workers=0,
-        workers=tuple(
-            WorkerInfo(address=str(w["address"]), name=str(w["name"]))
-            for w in listing.get("workers", [])
-        ),
+        ready_workers=sum(states.get(state, 0) for state in READY_STATES),
+        busy_workers=sum(1 for w in workers if w.busy),
+        workers=workers,
     )
+
+
+class _TableReader(HTMLParser):
+    """Collects the text of every ``th``/``td`` cell of the first table, row by row."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+        self._tables = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._tables += 1
+        elif self._tables == 1 and tag == "tr":
+            self.rows.append([])
+        elif self._tables == 1 and tag in ("td", "th") and self.rows:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse_worker_table(html: str) -> tuple[WorkerInfo, ...]:
+    """Workers with their processing and in-memory counts from the scheduler's worker table.
+
+    Raises:
+        SchedulerUnreachableError: the page has no table with the expected columns
+            (the ``distributed.http.scheduler.info`` route is off, or the page changed).
+    """
+    reader = _TableReader()
+    reader.feed(html)
+    header = reader.rows[0] if reader.rows else []
+    if not all(column in header for column in WORKER_COLUMNS):
+        raise SchedulerUnreachableError(
+            f"the scheduler's {WORKERS_PAGE} has no worker table with columns "
+            f"{', '.join(WORKER_COLUMNS)}; enable distributed.http.scheduler.info "
+            "in its HTTP routes"
+        )
+    at = {column: header.index(column) for column in WORKER_COLUMNS}
+    workers = []
+    for row in reader.rows[1:]:
+        if len(row) < len(header):
+            continue
+        try:
+            processing, stored = int(row[at["Processing"]]), int(row[at["In-memory"]])
+        except ValueError:
+            raise SchedulerUnreachableError(
+                f"the scheduler's {WORKERS_PAGE} shows a non-numeric count in {row!r}"
+            ) from None
+        workers.append(
+            WorkerInfo(
+                address=row[at["Worker"]], name=row[at["Name"]], busy=processing > 0, stored=stored
+            )
+        )
+    return tuple(workers)
 
 
 async def retire_workers(
     session: aiohttp.ClientSession,
     base_url: str,
     *,
-    addresses: Iterable[str] = (),
-    count: int = 0,
+    addresses: Iterable[str],
     time_limit: float,
 ) -> list[str]:
     """Retire workers gracefully through the scheduler's HTTP API; returns their names.
 
-    Either the given ``addresses`` or ``count`` workers the scheduler chooses (idle
-    ones first, least data first). Their unique data moves to other workers before
-    they leave. Needs ``distributed.http.scheduler.api`` in the scheduler's routes.
+    Their unique data moves to other workers before they leave; a worker the
+    scheduler could not retire (nowhere to move its data) is left out of the
+    answer and keeps running. Needs ``distributed.http.scheduler.api`` in the
+    scheduler's HTTP routes.
     """
     url = f"{base_url}/api/v1/retire_workers"
-    payload: dict[str, Any] = {"n": count} if count else {"workers": list(addresses)}
+    payload = {"workers": list(addresses)}
     try:
         async with session.post(
             url, json=payload, timeout=aiohttp.ClientTimeout(total=time_limit)
