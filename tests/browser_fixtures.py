@@ -47,8 +47,13 @@ def loopback_context(browser, **options):
     return context, probe
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """Chromium for one test module.
+
+    Not session-wide: Playwright's sync API keeps an asyncio loop running on the
+    main thread while it is open, which would break every async test after it.
+    """
     assert CHROMIUM.exists(), "Debian's chromium is missing: run `make system-deps`"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
