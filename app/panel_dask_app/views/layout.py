@@ -15,6 +15,7 @@ from panel_dask_app.session import TaskSession, close_on_session_destroyed
 from panel_dask_app.state import SessionTasks
 from panel_dask_app.views.cluster_view import ClusterPanel, ConnectionStatus
 from panel_dask_app.views.dashboard_view import DashboardState, DashboardView
+from panel_dask_app.views.reconnect import TASKS_LOST, install_reconnect, reconnect_notice
 from panel_dask_app.views.tasks_view import TasksView
 
 TITLE = "panel-dask"
@@ -40,6 +41,15 @@ def _start_background_work() -> None:
     pn.state.onload(start)
 
 
+def _survive_server_loss(main: list[pn.viewable.Viewable], extra: str = "") -> None:
+    """Reload into a fresh session if this server dies; say so on the page that follows."""
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        install_reconnect(pn.state.curdoc)
+    notice = reconnect_notice(extra)
+    if notice is not None:
+        main.insert(0, notice)
+
+
 def _sidebar() -> list[pn.viewable.Viewable]:
     return [
         pn.pane.Markdown(NAVIGATION),
@@ -55,10 +65,12 @@ def tasks_page() -> pn.template.BaseTemplate:
     session = TaskSession(tasks, get_connection())
     close_on_session_destroyed(session)
     _start_background_work()
+    main: list[pn.viewable.Viewable] = [TasksView(session=session)]
+    _survive_server_loss(main, TASKS_LOST)
     return Template(
         title=f"{TITLE} · tasks",
         sidebar=_sidebar(),
-        main=[TasksView(session=session)],
+        main=main,
         **TEMPLATE_STYLE,
     )
 
@@ -67,9 +79,11 @@ def dashboard_page() -> pn.template.BaseTemplate:
     """The Dask dashboard page: chosen scheduler plots in iframes."""
     view = DashboardView(state=DashboardState(base_url=get_settings().dashboard_url))
     _start_background_work()
+    main: list[pn.viewable.Viewable] = [view]
+    _survive_server_loss(main)
     return Template(
         title=f"{TITLE} · Dask dashboard",
         sidebar=[*_sidebar(), pn.pane.Markdown("### Plots"), view.controls()],
-        main=[view],
+        main=main,
         **TEMPLATE_STYLE,
     )
