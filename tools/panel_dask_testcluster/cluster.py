@@ -433,7 +433,13 @@ def running_control_plane(state_dir: Path | None = None) -> Iterator[ControlPlan
     import tempfile
 
     directory = state_dir or Path(tempfile.mkdtemp(prefix="panel-dask-cp-"))
-    cp = start(directory)
+    try:
+        cp = start(directory)
+    except ControlPlaneError as error:
+        # A free port can be taken by another process between choosing and binding it;
+        # one retry with fresh ports is enough, a real fault fails twice.
+        print(f"control plane start failed, retrying once with new ports: {error}")
+        cp = start(directory)
     try:
         yield cp
     finally:
