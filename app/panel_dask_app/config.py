@@ -34,6 +34,7 @@ class Settings:
     use_xheaders: bool = False
     cookie_secret: str | None = None
     max_outstanding: int = 100
+    max_outstanding_total: int = 1000
     scheduler_address: str = "tcp://127.0.0.1:8786"
     dashboard_url: str = "http://localhost:8787"
 
@@ -66,6 +67,13 @@ class Settings:
                 defaults.max_outstanding,
                 1,
                 10_000,
+            ),
+            max_outstanding_total=_integer(
+                "PANEL_DASK_MAX_OUTSTANDING_TOTAL",
+                get("PANEL_DASK_MAX_OUTSTANDING_TOTAL"),
+                defaults.max_outstanding_total,
+                1,
+                1_000_000,
             ),
             scheduler_address=_scheduler_address(get("DASK_SCHEDULER_ADDRESS"))
             or defaults.scheduler_address,

@@ -18,6 +18,7 @@ import panel as pn
 from distributed import Future
 from distributed.client import FutureCancelledError
 
+from panel_dask_app.budget import ProcessBudget
 from panel_dask_app.client import DaskConnection, DaskUnavailableError
 from panel_dask_app.remote import TaskFailedError, run_task, task_progress
 from panel_dask_app.state import (
@@ -47,9 +48,11 @@ class TaskSession:
         *,
         poll_interval: float = 0.5,
         rpc_timeout: float = 10.0,
+        budget: ProcessBudget | None = None,
     ) -> None:
         self.tasks = tasks
         self.connection = connection
+        self.budget = budget
         self.poll_interval = poll_interval
         self.rpc_timeout = rpc_timeout
         self.closed = False
@@ -74,8 +77,14 @@ class TaskSession:
         if self.closed:
             return []
         try:
-            plan = self.tasks.plan()
+            self.tasks.plan()  # a bad form is reported before waiting for the scheduler
             client = await self.connection.get_client()
+            # Planned again with no await before the records exist: clicks that
+            # arrive while this one waited have been counted by now, so rapid
+            # repeated clicks cannot overshoot the caps.
+            plan = self.tasks.plan()
+            if self.budget is not None:
+                self.budget.take(plan.count)
         except TaskInputError as exc:
             self.tasks.notify(f"Nothing submitted. {exc}", "danger")
             return []
@@ -135,6 +144,9 @@ class TaskSession:
         for watcher in list(self._watchers):
             watcher.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
+        # A watcher cancelled before it ever ran skipped its finally block.
+        if self.budget is not None:
+            self.budget.give_back(len(self._futures))
         self._futures.clear()
         self._settling.clear()
 
@@ -178,6 +190,8 @@ class TaskSession:
             )
         finally:
             finished = self._futures.pop(record.key, None)
+            if finished is not None and self.budget is not None:
+                self.budget.give_back()
             if finished is not None and not self.closed and record.state == FINISHED:
                 self._settling[record.key] = finished
                 self._ensure_poller()

@@ -49,6 +49,8 @@ def test_scheduler_restart_is_explained_and_new_work_succeeds(chromium, tmp_path
         status = page.locator(".dask-connection")
         expect(status).to_contain_text("Dask: connected", timeout=LONG)
         page.get_by_role("combobox").first.select_option(label="Sleep (I/O-like)")
+        # The server resets the input for the new task; type after it has.
+        expect(page.locator(".task-argument input")).to_have_value("1")
         set_argument(page, "45")
         page.get_by_role("button", name="Submit").click()
         running = rows(page).first
@@ -69,6 +71,8 @@ def test_scheduler_restart_is_explained_and_new_work_succeeds(chromium, tmp_path
         dask.start_workers(count=1, threads=1)
         expect(status).to_contain_text("Dask: connected", timeout=LONG)
         page.get_by_role("combobox").first.select_option(label="Fibonacci (CPU-bound)")
+        # The server resets the input for the new task; type after it has.
+        expect(page.locator(".task-argument input")).to_have_value("20")
         set_argument(page, "10")
         page.get_by_role("button", name="Submit").click()
         after = rows(page).nth(1)

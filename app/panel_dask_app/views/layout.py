@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import panel as pn
 
+from panel_dask_app.budget import get_budget
 from panel_dask_app.client import get_connection
 from panel_dask_app.cluster import get_cluster_monitor
 from panel_dask_app.config import get_settings
@@ -62,7 +63,7 @@ def tasks_page() -> pn.template.BaseTemplate:
     """The submit-and-monitor page for one session; its tasks die with the session."""
     settings = get_settings()
     tasks = SessionTasks(max_outstanding=settings.max_outstanding)
-    session = TaskSession(tasks, get_connection())
+    session = TaskSession(tasks, get_connection(), budget=get_budget())
     close_on_session_destroyed(session)
     _start_background_work()
     main: list[pn.viewable.Viewable] = [TasksView(session=session)]

@@ -37,6 +37,15 @@ _STATE_COLOURS = {
 }
 
 
+def refused_value(parameter: param.Parameter, value: object) -> str:
+    """Say which form field refused ``value`` and what it accepts, like TaskInputError."""
+    label = (parameter.label or parameter.name).lower()
+    bounds = getattr(parameter, "bounds", None)
+    if bounds is not None and None not in bounds:
+        return f"{label}: must be from {bounds[0]} to {bounds[1]}, got {value!r}"
+    return f"{label}: {value!r} is not an accepted value"
+
+
 def state_style(state: str) -> str:
     """CSS for a state cell: colour says at a glance what needs attention."""
     colour = _STATE_COLOURS.get(state)
@@ -67,8 +76,15 @@ class TasksView(Viewer):
                 width=220,
                 css_classes=["task-argument"],
             ),
-            "batch_size": pn.widgets.IntInput.from_param(
-                tasks.param.batch_size, width=110, css_classes=["batch-size"]
+            # Not linked to the bounded parameter and unbounded in the browser:
+            # a bounded input silently puts back the last valid number, and a
+            # linked one fails inside Panel. The submit reads it and explains
+            # the range instead (see _catch_up_with_browser).
+            "batch_size": pn.widgets.IntInput(
+                value=tasks.batch_size,
+                name=f"How many (1 to {tasks.param.batch_size.bounds[1]})",
+                width=140,
+                css_classes=["batch-size"],
             ),
         }
 
@@ -77,7 +93,7 @@ class TasksView(Viewer):
         """The state this view renders."""
         return self.session.tasks
 
-    def _catch_up_with_browser(self) -> None:
+    def _catch_up_with_browser(self) -> str | None:
         """Apply what the browser shows in the form before acting on a click.
 
         Panel applies a widget's new value after a short delay, on its thread
@@ -86,6 +102,10 @@ class TasksView(Viewer):
         (holoviz/panel#6155; the ordering fix of holoviz/panel#8311 does not
         cover the thread pool). Bokeh's server-side model already holds the new
         value when the click arrives, so read it from there.
+
+        Returns:
+            Why a shown value was refused (e.g. a batch size past its bounds,
+            sent by a crafted or stale client), or None when all were applied.
         """
         # Each session builds its own view, so these widgets' models all live
         # in this session's document; no need for curdoc, which a click
@@ -95,10 +115,17 @@ class TasksView(Viewer):
             for model, _parent in list(widget._models.values()):
                 shown = widget._process_property_change({"value": model.value})["value"]
                 if shown != getattr(self.tasks, name):
-                    setattr(self.tasks, name, shown)
+                    try:
+                        setattr(self.tasks, name, shown)
+                    except ValueError:
+                        return refused_value(self.tasks.param[name], shown)
+        return None
 
     async def _on_submit(self, _event: object) -> None:
-        self._catch_up_with_browser()
+        problem = self._catch_up_with_browser()
+        if problem is not None:
+            self.tasks.notify(f"Nothing submitted. {problem}", "danger")
+            return
         self._submit.loading = True
         try:
             await on_loop(self._loop, self.session.submit())
