@@ -140,6 +140,52 @@ seccompProfile:
 {{- end }}
 
 {{/*
+Where the basic-auth Secret is mounted in the Panel container.
+*/}}
+{{- define "panel-dask.panel.basicAuthDir" -}}
+/etc/panel-dask/basic-auth
+{{- end }}
+
+{{/*
+Panel's own auth settings as environment variables: values name the provider
+and Secrets, and every secret value comes from a secretKeyRef or a mounted
+Secret, so none is ever in the values, the manifest or the process list.
+*/}}
+{{- define "panel-dask.panel.authEnv" -}}
+{{- $auth := .Values.panel.auth }}
+{{- if eq $auth.type "basic" }}
+- name: PANEL_BASIC_AUTH
+  value: {{ printf "%s/credentials.json" (include "panel-dask.panel.basicAuthDir" .) | quote }}
+{{- else if eq $auth.type "oauth" }}
+- name: PANEL_OAUTH_PROVIDER
+  value: {{ $auth.oauth.provider | quote }}
+- name: PANEL_OAUTH_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $auth.oauth.existingSecret }}
+      key: {{ $auth.oauth.clientIdKey }}
+- name: PANEL_OAUTH_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $auth.oauth.existingSecret }}
+      key: {{ $auth.oauth.clientSecretKey }}
+- name: PANEL_OAUTH_ENCRYPTION
+  valueFrom:
+    secretKeyRef:
+      name: {{ $auth.oauth.existingSecret }}
+      key: {{ $auth.oauth.encryptionKeyKey }}
+{{- with $auth.oauth.redirectUri }}
+- name: PANEL_OAUTH_REDIRECT_URI
+  value: {{ . | quote }}
+{{- end }}
+{{- with $auth.oauth.extraParams }}
+- name: PANEL_OAUTH_EXTRA_PARAMS
+  value: {{ toJson . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Cross-field checks JSON Schema cannot express; `fail` names the fields so a bad
 `--set` is easy to find. Included by every rendered component.
 */}}
@@ -155,6 +201,15 @@ Cross-field checks JSON Schema cannot express; `fail` names the fields so a bad
 {{- end }}
 {{- if and .Values.ingress.enabled .Values.ingress.tls.enabled (not .Values.ingress.tls.secretName) }}
 {{- fail "ingress.tls.secretName must name the kubernetes.io/tls Secret when ingress.tls.enabled is true" }}
+{{- end }}
+{{- if and (eq .Values.panel.auth.type "basic") (not .Values.panel.auth.basic.existingSecret) }}
+{{- fail "panel.auth.basic.existingSecret must name the Secret with the users and passwords when panel.auth.type is basic (the chart takes no passwords as values)" }}
+{{- end }}
+{{- if and (eq .Values.panel.auth.type "oauth") (not .Values.panel.auth.oauth.provider) }}
+{{- fail "panel.auth.oauth.provider must be set when panel.auth.type is oauth (e.g. github, google, azure, okta, generic)" }}
+{{- end }}
+{{- if and (eq .Values.panel.auth.type "oauth") (not .Values.panel.auth.oauth.existingSecret) }}
+{{- fail "panel.auth.oauth.existingSecret must name the Secret with the OAuth client id, client secret and encryption key when panel.auth.type is oauth" }}
 {{- end }}
 {{- if and (not .Values.operator.serviceAccount.create) (not .Values.operator.serviceAccount.name) .Values.operator.enabled }}
 {{- fail "operator.serviceAccount.name must name an existing ServiceAccount when operator.serviceAccount.create is false" }}

@@ -1,0 +1,223 @@
+"""Security settings of the chart, rendered by helm and judged by the real kube-apiserver.
+
+Panel's own auth (basic or OAuth) takes every secret from an existing Secret;
+the dashboard route can carry ingress-nginx auth; the scheduler's comm port is
+reachable from nowhere but the release's own pods; its HTTP API is refused at
+the ingress. tests/reliability/test_panel_auth.py checks that Panel honours the
+same environment variables in a running server.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+from chart_cluster import CHART_DIR, RESTRICTED, apply_crds, attempt, documents_of, render
+
+pytestmark = pytest.mark.controlplane
+
+RELEASE = "panel-dask"
+BASIC = ["--set", "panel.auth.type=basic", "--set", "panel.auth.basic.existingSecret=panel-users"]
+OAUTH = [
+    "--set", "panel.auth.type=oauth",
+    "--set", "panel.auth.oauth.provider=github",
+    "--set", "panel.auth.oauth.existingSecret=panel-oauth",
+    "--set", "panel.auth.oauth.extraParams.organization=acme",
+]  # fmt: skip
+AUTH_VARIABLES = {
+    "PANEL_BASIC_AUTH",
+    "PANEL_OAUTH_PROVIDER",
+    "PANEL_OAUTH_KEY",
+    "PANEL_OAUTH_SECRET",
+    "PANEL_OAUTH_ENCRYPTION",
+    "PANEL_OAUTH_REDIRECT_URI",
+    "PANEL_OAUTH_EXTRA_PARAMS",
+}
+
+
+def panel_container(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Panel Deployment's pod spec and its one container."""
+    [deployment] = [
+        d for d in documents_of(docs, "Deployment") if d["metadata"]["name"] == "panel-dask-panel"
+    ]
+    spec = deployment["spec"]["template"]["spec"]
+    return spec, spec["containers"][0]
+
+
+def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container["env"]}
+
+
+def ingress(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    [found] = [d for d in documents_of(docs, "Ingress") if d["metadata"]["name"] == name]
+    return found
+
+
+@pytest.fixture(scope="module")
+def restricted_namespace(control_plane: Any, namespace_factory: Any) -> str:
+    apply_crds(control_plane)
+    return namespace_factory(labels=RESTRICTED)
+
+
+def dry_run(control_plane: Any, namespace: str, docs: list[dict[str, Any]], tmp_path: Any) -> None:
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(yaml.safe_dump_all(docs))
+    result = attempt(
+        control_plane.kubectl, "apply", "--dry-run=server", "-n", namespace, "-f", str(manifest)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PodSecurity" not in result.stderr, result.stderr
+
+
+def test_no_auth_by_default(control_plane: Any) -> None:
+    _, container = panel_container(render(control_plane, RELEASE, "ns"))
+    assert AUTH_VARIABLES.isdisjoint(env_of(container))
+
+
+def test_basic_auth_reads_users_from_a_mounted_secret(
+    control_plane: Any, restricted_namespace: str, tmp_path: Any
+) -> None:
+    docs = render(control_plane, RELEASE, restricted_namespace, *BASIC)
+    spec, container = panel_container(docs)
+    path = env_of(container)["PANEL_BASIC_AUTH"]["value"]
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == "basic-auth"]
+    assert mount["readOnly"] is True
+    assert path == f"{mount['mountPath']}/credentials.json"
+    # Panel lower-cases PANEL_BASIC_AUTH: a path stays valid only if it has no capitals.
+    assert path == path.lower()
+    [volume] = [v for v in spec["volumes"] if v["name"] == "basic-auth"]
+    assert volume["secret"]["secretName"] == "panel-users"
+    assert volume["secret"]["items"] == [{"key": "credentials.json", "path": "credentials.json"}]
+    assert not [d for d in documents_of(docs, "Secret") if "users" in d["metadata"]["name"]]
+    dry_run(control_plane, restricted_namespace, docs, tmp_path)
+
+
+def test_oauth_takes_client_credentials_only_from_the_secret(
+    control_plane: Any, restricted_namespace: str, tmp_path: Any
+) -> None:
+    docs = render(control_plane, RELEASE, restricted_namespace, *OAUTH)
+    _, container = panel_container(docs)
+    env = env_of(container)
+    assert env["PANEL_OAUTH_PROVIDER"]["value"] == "github"
+    for name, key in [
+        ("PANEL_OAUTH_KEY", "client-id"),
+        ("PANEL_OAUTH_SECRET", "client-secret"),
+        ("PANEL_OAUTH_ENCRYPTION", "encryption-key"),
+    ]:
+        assert "value" not in env[name]
+        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": "panel-oauth", "key": key}
+    assert json.loads(env["PANEL_OAUTH_EXTRA_PARAMS"]["value"]) == {"organization": "acme"}
+    assert "PANEL_OAUTH_REDIRECT_URI" not in env  # Panel derives it from the request
+    assert "PANEL_BASIC_AUTH" not in env
+    dry_run(control_plane, restricted_namespace, docs, tmp_path)
+
+
+OAUTH_TYPE = "panel.auth.type=oauth"
+REFUSED_AUTH = [
+    (["panel.auth.type=basic"], "panel.auth.basic.existingSecret"),
+    ([OAUTH_TYPE, "panel.auth.oauth.existingSecret=s"], "panel.auth.oauth.provider"),
+    ([OAUTH_TYPE, "panel.auth.oauth.provider=github"], "panel.auth.oauth.existingSecret"),
+    (["panel.auth.type=ldap"], "panel/auth/type"),
+    (["panel.auth.basic.password=hunter2"], "password"),
+]
+
+
+@pytest.mark.parametrize(("settings", "field"), REFUSED_AUTH)
+def test_auth_settings_that_cannot_work_are_refused(
+    control_plane: Any, settings: list[str], field: str
+) -> None:
+    args = [arg for setting in settings for arg in ("--set", setting)]
+    result = attempt(control_plane.helm, "template", RELEASE, str(CHART_DIR), *args)
+    assert result.returncode != 0
+    assert field in result.stderr.replace(".", "/") or field in result.stderr, result.stderr
+
+
+def test_dashboard_basic_auth_annotates_only_the_dashboard_ingress(control_plane: Any) -> None:
+    docs = render(
+        control_plane, RELEASE, "ns", "--set", "ingress.dashboard.basicAuthSecret=dask-htpasswd"
+    )
+    dashboard = ingress(docs, "panel-dask-dashboard")["metadata"]["annotations"]
+    assert dashboard["nginx.ingress.kubernetes.io/auth-type"] == "basic"
+    assert dashboard["nginx.ingress.kubernetes.io/auth-secret"] == "dask-htpasswd"
+    assert dashboard["nginx.ingress.kubernetes.io/auth-realm"]
+    panel = ingress(docs, "panel-dask-panel")["metadata"]["annotations"]
+    assert not [key for key in panel if "/auth-" in key]
+
+
+def test_dashboard_annotations_from_values_reach_the_dashboard_ingress(control_plane: Any) -> None:
+    """The oauth2-proxy example documented in values.yaml, passed through verbatim."""
+    prefix = "ingress.dashboard.annotations.nginx\\.ingress\\.kubernetes\\.io"
+    docs = render(
+        control_plane, RELEASE, "ns",
+        "--set-string", f"{prefix}/auth-url=https://$host/oauth2/auth",
+        "--set-string", f"{prefix}/auth-signin=https://$host/oauth2/start?rd=$escaped_request_uri",
+    )  # fmt: skip
+    annotations = ingress(docs, "panel-dask-dashboard")["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/auth-url"] == "https://$host/oauth2/auth"
+    assert annotations["nginx.ingress.kubernetes.io/auth-signin"].endswith(
+        "rd=$escaped_request_uri"
+    )
+
+
+def test_the_scheduler_http_api_is_refused_at_the_ingress(control_plane: Any) -> None:
+    docs = render(control_plane, RELEASE, "ns")
+    deny = ingress(docs, "panel-dask-dashboard-api-deny")
+    assert deny["metadata"]["annotations"] == {
+        "nginx.ingress.kubernetes.io/denylist-source-range": "0.0.0.0/0,::/0"
+    }
+    [path] = deny["spec"]["rules"][0]["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/dask/api", "Prefix")
+    opened = render(control_plane, RELEASE, "ns", "--set", "ingress.dashboard.blockApi=false")
+    assert "panel-dask-dashboard-api-deny" not in {
+        d["metadata"]["name"] for d in documents_of(opened, "Ingress")
+    }
+
+
+def test_scheduler_comm_port_is_reachable_only_from_the_release(control_plane: Any) -> None:
+    docs = render(control_plane, RELEASE, "ns", "--set", "ingress.tls.enabled=false")
+    # No Ingress routes to the comm port: only Panel's http and the dashboard port.
+    backends = {
+        (p["backend"]["service"]["name"], p["backend"]["service"]["port"]["name"])
+        for d in documents_of(docs, "Ingress")
+        for rule in d["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    }
+    assert backends == {
+        ("panel-dask-panel", "http"),
+        ("panel-dask-scheduler", "http-dashboard"),
+    }
+    # The scheduler Service dask-kubernetes creates stays inside the cluster.
+    [cluster] = documents_of(docs, "DaskCluster")
+    assert cluster["spec"]["scheduler"]["service"]["type"] == "ClusterIP"
+    assert not [d for d in docs if d["kind"] == "Service" and d["spec"].get("type") != "ClusterIP"]
+    # NetworkPolicy: 8786 only from this namespace's Panel, worker and operator pods.
+    [policy] = [
+        d
+        for d in documents_of(docs, "NetworkPolicy")
+        if d["metadata"]["name"].endswith("scheduler")
+    ]
+    for rule in policy["spec"]["ingress"]:
+        ports = {p["port"] for p in rule["ports"]}
+        if 8786 in ports:
+            assert all(set(peer) == {"podSelector"} for peer in rule["from"]), rule
+    assert any(8786 in {p["port"] for p in r["ports"]} for r in policy["spec"]["ingress"])
+
+
+def test_values_carry_no_secret_material() -> None:
+    """Every secret the chart reads is a Secret name plus a key; nothing else looks like one."""
+    values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+
+    def leaves(node: Any, path: str = "") -> list[tuple[str, Any]]:
+        if isinstance(node, dict):
+            return [leaf for k, v in node.items() for leaf in leaves(v, f"{path}.{k}".strip("."))]
+        return [(path, node)]
+
+    suspicious = [
+        path
+        for path, _ in leaves(values)
+        if any(word in path.lower() for word in ("password", "token", "clientsecret"))
+        and not path.lower().endswith(("key", "existingsecret"))
+    ]
+    assert suspicious == []
