@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
 import kr8s
+import kr8s.asyncio
 from dask_kubernetes.operator._objects import DaskCluster, DaskWorkerGroup
 from kr8s.asyncio.objects import Deployment, Event, new_class
 
@@ -20,6 +22,22 @@ COMPONENT = "panel-dask-operator"
 DaskQueueAutoscaler = new_class(KIND, f"{GROUP}/{VERSION}", namespaced=True, plural=PLURAL)
 
 
+_clients: dict[int, Any] = {}
+
+
+async def client() -> Any:
+    """This event loop's kr8s client, made once.
+
+    kr8s' own factory (used when no ``api=`` is passed) re-reads ``/version`` on every
+    lookup, one extra GET per call; the autoscaler polls every second, so that would
+    double its load on the apiserver.
+    """
+    loop = id(asyncio.get_running_loop())
+    if loop not in _clients:
+        _clients[loop] = await kr8s.asyncio.api()
+    return _clients[loop]
+
+
 class ClusterMissingError(LookupError):
     """The DaskCluster or its default worker group does not exist (yet)."""
 
@@ -32,11 +50,13 @@ def worker_group_name(cluster: str) -> str:
 async def get_worker_group(cluster: str, namespace: str) -> Any:
     """The cluster's default worker group; ``ClusterMissingError`` names what is missing."""
     try:
-        return await DaskWorkerGroup.get(worker_group_name(cluster), namespace=namespace)
+        return await DaskWorkerGroup.get(
+            worker_group_name(cluster), namespace=namespace, api=await client()
+        )
     except kr8s.NotFoundError:
         pass
     try:
-        await DaskCluster.get(cluster, namespace=namespace)
+        await DaskCluster.get(cluster, namespace=namespace, api=await client())
     except kr8s.NotFoundError:
         raise ClusterMissingError(
             f"DaskCluster {namespace}/{cluster} not found (spec.cluster names it)"
@@ -66,7 +86,7 @@ async def worker_deployments(worker_group: Any) -> list[Any]:
 async def delete_deployment(name: str, namespace: str) -> None:
     """Delete one worker Deployment; already gone is fine."""
     try:
-        deployment = await Deployment.get(name, namespace=namespace)
+        deployment = await Deployment.get(name, namespace=namespace, api=await client())
         await deployment.delete(propagation_policy="Background")
     except kr8s.NotFoundError:
         pass
@@ -74,7 +94,7 @@ async def delete_deployment(name: str, namespace: str) -> None:
 
 async def patch_status(name: str, namespace: str, status: dict[str, Any]) -> None:
     """Merge-patch the autoscaler's status subresource."""
-    autoscaler = await DaskQueueAutoscaler.get(name, namespace=namespace)
+    autoscaler = await DaskQueueAutoscaler.get(name, namespace=namespace, api=await client())
     await autoscaler.patch({"status": status}, subresource="status")
 
 
@@ -107,5 +127,6 @@ async def post_event(
             "count": 1,
         },
         namespace=meta["namespace"],
+        api=await client(),
     )
     await event.create()
