@@ -14,6 +14,16 @@ prefix, falls back to the comm port, then deletes Deployments blindly
 (dask/dask-kubernetes#910, #855), and the scheduler's ``n``-based choice may
 take busy workers while idle ones exist. :func:`retire_workers` uses the same
 plan as the queue autoscaler instead.
+
+Its default worker group is created without an owner and adopted by the
+DaskCluster only in a later handler; an operator stopped in between (an
+uninstall, a crash) leaves a group the garbage collector never removes. Here
+the group is owned from birth, like the scheduler Deployment and Service.
+
+And a DaskCluster can stay ``Pending`` for good: the handler that creates the
+scheduler Service writes ``Pending`` when it returns, which may land after the
+Service handler already wrote ``Running`` (dask/dask-kubernetes#968).
+:func:`daskcluster_phase_from_service` derives the phase again after that write.
 """
 
 from __future__ import annotations
@@ -22,8 +32,10 @@ from typing import Any
 
 import aiohttp
 import kopf
-from dask_kubernetes.operator._objects import DaskWorkerGroup
+import kr8s
+from dask_kubernetes.operator._objects import DaskCluster, DaskWorkerGroup
 from dask_kubernetes.operator.controller import controller
+from kr8s.asyncio.objects import Service
 
 from panel_dask_operator import kube, metrics, retirement
 
@@ -44,6 +56,18 @@ def trim(registry: kopf.OperatorRegistry) -> None:
         when=_idle_timeout_set,
         registry=registry,
     )(controller.daskcluster_autoshutdown)
+
+
+_build_worker_group = controller.build_default_worker_group_spec
+
+
+def build_owned_worker_group_spec(
+    cluster_name: str, spec: kopf.Spec, annotations: kopf.Annotations, labels: kopf.Labels
+) -> dict[str, Any]:
+    """dask-kubernetes' default worker group, owned by the DaskCluster being handled."""
+    data: dict[str, Any] = _build_worker_group(cluster_name, spec, annotations, labels)
+    kopf.adopt(data)  # the owner is the DaskCluster whose handler is running
+    return data
 
 
 async def retire_workers(
@@ -80,5 +104,29 @@ async def retire_workers(
     return names
 
 
+def phase_of(service: dict[str, Any]) -> str:
+    """The DaskCluster phase a scheduler Service implies (dask-kubernetes' own rule)."""
+    spec, status = service.get("spec", {}), service.get("status", {})
+    waiting = spec.get("type") == "LoadBalancer" and not status.get("loadBalancer", {}).get(
+        "ingress"
+    )
+    return "Pending" if waiting else "Running"
+
+
+@kopf.on.field("daskcluster.kubernetes.dask.org", field="status.phase", new="Pending")
+async def daskcluster_phase_from_service(name: str | None, namespace: str | None, **_: Any) -> None:
+    """Once ``Pending`` is written, set the phase its scheduler Service implies."""
+    assert name and namespace
+    try:
+        service = await Service.get(f"{name}-scheduler", namespace=namespace)
+    except kr8s.NotFoundError:
+        return  # the Service handler sets the phase when the Service appears
+    phase = phase_of(service.raw)
+    if phase != "Pending":
+        cluster = await DaskCluster.get(name, namespace=namespace)
+        await cluster.patch({"status": {"phase": phase}})
+
+
 trim(kopf.get_default_registry())
 controller.retire_workers = retire_workers
+controller.build_default_worker_group_spec = build_owned_worker_group_spec

@@ -20,10 +20,14 @@ supervisor = Supervisor()
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def autoscaler_event(
+async def autoscaler_event(
     type: str, body: kopf.Body, namespace: str | None, name: str, **_: Any
 ) -> None:
-    """Keep one autoscaling loop per live DaskQueueAutoscaler, fed its newest body."""
+    """Keep one autoscaling loop per live DaskQueueAutoscaler, fed its newest body.
+
+    Async on purpose: kopf runs sync handlers in a thread pool, where the loops'
+    tasks could not be created.
+    """
     assert namespace
     if type == "DELETED" or body.metadata.get("deletionTimestamp"):
         supervisor.forget(namespace, name)

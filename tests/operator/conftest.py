@@ -50,7 +50,9 @@ class DaskProcesses:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
+        # Fixed ports, like a Service: a restarted scheduler has the same address and URL.
         self.dashboard_port = free_port()
+        self.scheduler_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.dashboard_port}/dask"
         self.env = {
             **os.environ,
@@ -79,7 +81,7 @@ class DaskProcesses:
             "--host",
             "127.0.0.1",
             "--port",
-            str(free_port()),
+            str(self.scheduler_port),
             "--dashboard-address",
             f"127.0.0.1:{self.dashboard_port}",
             "--dashboard-prefix",
@@ -111,6 +113,28 @@ class DaskProcesses:
             "--local-directory",
             str(self.workdir),
         )
+
+    def kill_scheduler(self) -> None:
+        """SIGKILL the scheduler (a crash); start_scheduler brings a new one on the same URL."""
+        proc = self.procs.pop("scheduler")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=15)
+        (self.workdir / "scheduler.json").unlink(missing_ok=True)
+
+    def worker_running(self, name: str) -> bool:
+        proc = self.procs.get(f"worker-{name}")
+        return proc is not None and proc.poll() is None
+
+    def stop_worker(self, name: str) -> None:
+        """SIGTERM a worker process (what the kubelet does when its pod goes away)."""
+        proc = self.procs.pop(f"worker-{name}", None)
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
 
     def stop(self) -> None:
         for proc in reversed(list(self.procs.values())):

@@ -61,3 +61,20 @@ def test_dask_kubernetes_scale_down_uses_our_retirement():
 
     # its replica handler looks the function up at call time, so kubectl scale uses ours
     assert controller.retire_workers is dask_controller.retire_workers
+
+
+@pytest.mark.parametrize(
+    ("service", "phase"),
+    [
+        ({"spec": {"type": "ClusterIP"}, "status": {"loadBalancer": {}}}, "Running"),
+        ({"spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {}}}, "Pending"),
+        (
+            {"spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {"ingress": [{}]}}},
+            "Running",
+        ),
+    ],
+)
+def test_cluster_phase_from_its_scheduler_service(service, phase):
+    from panel_dask_operator.dask_controller import phase_of
+
+    assert phase_of(service) == phase
