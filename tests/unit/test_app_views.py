@@ -110,3 +110,16 @@ def test_form_widgets_are_bound_to_the_state():
     assert text.name == "seconds (number, 0 to 60)"
     text.value = "2.5"
     assert tasks.argument == "2.5"
+
+
+async def test_a_batch_size_past_its_bounds_from_the_browser_is_named_not_submitted():
+    view, tasks = make_view()
+    pn.panel(view).get_root()  # the widgets' models, as a served page has them
+    [(model, _)] = list(view._inputs["batch_size"]._models.values())
+    model.value = 1_000_000  # what the browser sends for a huge batch
+    await view._on_submit(None)
+    assert tasks.message == "Nothing submitted. how many: must be from 1 to 50, got 1000000"
+    assert (tasks.batch_size, tasks.total) == (1, 0)
+    model.value = 3
+    assert view._catch_up_with_browser() is None
+    assert tasks.batch_size == 3

@@ -82,7 +82,7 @@ class TasksView(Viewer):
             # the range instead (see _catch_up_with_browser).
             "batch_size": pn.widgets.IntInput(
                 value=tasks.batch_size,
-                name=f"How many (1 to {tasks.param.batch_size.bounds[1]})",
+                label=f"How many (1 to {tasks.param.batch_size.bounds[1]})",
                 width=140,
                 css_classes=["batch-size"],
             ),
