@@ -161,6 +161,7 @@ def test_killed_replica_user_gets_a_fresh_session_others_keep_theirs(chromium, s
         assert len(sleeping()) == 1
 
         victim = by_upstream[doomed].process.process
+        killed_at = time.monotonic()
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait(30)
 
@@ -169,6 +170,9 @@ def test_killed_replica_user_gets_a_fresh_session_others_keep_theirs(chromium, s
         notice = page_a.locator(".reconnect-notice")
         expect(notice).to_contain_text("Reconnected to a new session", timeout=LONG)
         expect(notice).to_contain_text("submit them again")
+        # A figure for the report (`pytest -s`), never asserted on.
+        elapsed = time.monotonic() - killed_at
+        print(f"affected browser in a fresh session {elapsed:.1f} s after the kill")
         assert page_a.evaluate("window.sameDocument === undefined")
         assert affected.upstreams[-1] not in ("", doomed), affected.upstreams
         assert "reconnected" not in page_a.url  # a later manual reload is not announced
