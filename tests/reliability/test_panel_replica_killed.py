@@ -123,15 +123,6 @@ def test_killed_replica_user_gets_a_fresh_session_others_keep_theirs(chromium, s
     affected = User(chromium)
     doomed = affected.open(balancer.url)
     assert doomed in by_upstream, affected.upstreams
-    # Work in the session about to die: a long task on the cluster.
-    page_a = affected.page
-    page_a.get_by_role("combobox").first.select_option(label="Sleep (I/O-like)")
-    # The server resets the input for the new task; type after it has.
-    expect(page_a.locator(".task-argument input")).to_have_value("1")
-    set_argument(page_a, "60")
-    page_a.get_by_role("button", name="Submit").click()
-    expect(cell(rows(page_a).first, "state")).to_have_text("processing", timeout=LONG)
-
     # A second user on another replica: new browsers until the balancer picks one.
     others = []
     for _ in range(12):
@@ -151,6 +142,15 @@ def test_killed_replica_user_gets_a_fresh_session_others_keep_theirs(chromium, s
     expect(page_b.locator(".dask-connection")).to_contain_text("Dask: connected", timeout=LONG)
     assert bystander.upstreams[-1] == bystander.upstreams[0]
     submit_fibonacci_10(page_b, 0)
+    # Work in the session about to die, started last so it is still running at
+    # the kill however slow the setup was: a long task on the cluster.
+    page_a = affected.page
+    page_a.get_by_role("combobox").first.select_option(label="Sleep (I/O-like)")
+    # The server resets the input for the new task; type after it has.
+    expect(page_a.locator(".task-argument input")).to_have_value("1")
+    set_argument(page_a, "60")
+    page_a.get_by_role("button", name="Submit").click()
+    expect(cell(rows(page_a).first, "state")).to_have_text("processing", timeout=LONG)
     for page in (page_a, page_b):
         page.evaluate("window.sameDocument = true")
 
