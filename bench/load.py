@@ -59,7 +59,9 @@ async def closed_loop(
     """Run each action in its own loop until ``window`` seconds have passed.
 
     Starts are spread over the first think time so users do not click in
-    lockstep. An action that raises is recorded as a failure and ends its loop.
+    lockstep. An action that raises is recorded as a failure and ends its loop;
+    a censored one (no answer by its deadline) is kept as a lower bound and ends
+    its loop too.
     """
     result = LoopResult()
     rng = random.Random(seed)
@@ -73,10 +75,10 @@ async def closed_loop(
             except Exception as error:  # a broken session is a finding, not a crash
                 result.failures.append(f"{type(error).__name__}: {error}")
                 return
-            if censored:
+            result.samples.append(seconds)
+            if censored:  # no answer in time: a lower bound, and this user is stuck
                 result.censored += 1
                 return
-            result.samples.append(seconds)
             await asyncio.sleep(rng.uniform(*think))
 
     await asyncio.gather(*(user(a, rng.uniform(0, think[1])) for a in actions))

@@ -1,0 +1,207 @@
+"""Offload overhead: a UI action to its result on screen, minus the task's own run time.
+
+Users click Submit on the app's /tasks page through a real ``panel-dask-serve``
+(headless Bokeh-protocol sessions, see ``bench.bokeh_client``); the task is
+``sleep_seconds(0.02)`` on real Dask workers with threads to spare, so the
+figure is the offload machinery, not a queue. The latency runs from the click
+leaving the client to the table row saying ``finished`` arriving; the run time
+the worker measured for the task is subtracted. Each user thinks 1–3 s between
+clicks (closed loop) for a fixed window at 1, 10 and 50 concurrent sessions.
+
+Baselines, same run, same cluster, same users:
+
+* ``dask_client``: the floor, a bare asynchronous ``Client.submit`` round trip
+  from this process (no Panel, no browser protocol);
+* ``panel_guide_page``: a page written as Panel's "Scaling with Dask" how-to
+  writes it (bench/pages/dask_guide.py), served with the app's flags;
+* ``panel_guide_quoted_ms``: the ~250 ms of overhead that guide warns of.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from distributed import Client
+
+from bench.bokeh_client import BrowserlessSession
+from bench.drivers import GuidePage, Outcome, TasksPage
+from bench.load import Action, LoopLag, close_all, closed_loop, open_sessions
+from bench.progress import Progress
+from bench.servers import AppServer, PageServer, Server, local_dask, serving
+from bench.stats import NotMeasuredError, ratio, summary_ms
+from panel_dask_app.remote import run_task
+
+TASK = "sleep_seconds"
+TASK_SECONDS = 0.02
+GUIDE_QUOTED_MS = 250.0
+GOAL_P50_MS = 15.0
+GOAL_SESSIONS = 10
+ANSWER_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes for one run (2 cores: one Panel process, two workers, this client)."""
+
+    levels: tuple[int, ...] = (1, 10, 50)
+    window_s: float = 15.0
+    think_s: tuple[float, float] = (1.0, 3.0)
+    workers: int = 2
+    threads: int = 8
+
+
+FULL = Plan()
+QUICK = Plan(levels=(1, 3), window_s=4.0, think_s=(0.2, 0.5), workers=1, threads=4)
+
+
+def overhead(outcome: Outcome) -> tuple[float, bool]:
+    """Seconds the offload added to what the task itself took."""
+    return outcome.latency - outcome.compute, False
+
+
+async def _page_level(
+    server: Server, make: Callable[[BrowserlessSession], Any], count: int, plan: Plan
+) -> dict[str, Any]:
+    sessions = await open_sessions(server.url, server.path, count)
+    try:
+        pages = [make(session) for session in sessions]
+        for page in pages:
+            if isinstance(page, TasksPage):
+                await page.choose(TASK, str(TASK_SECONDS))
+        # One unmeasured action per session: first-use costs are not offload overhead.
+        await asyncio.gather(*(page.submit(ANSWER_TIMEOUT_S) for page in pages))
+
+        def action(page: Any) -> Action:
+            async def act() -> tuple[float, bool]:
+                return overhead(await page.submit(ANSWER_TIMEOUT_S))
+
+            return act
+
+        lag = LoopLag()
+        async with lag.watching():
+            result = await closed_loop([action(p) for p in pages], plan.window_s, plan.think_s)
+    finally:
+        await close_all(sessions)
+    return _level(count, result.samples, result.failures, lag.lags)
+
+
+async def _client_level(address: str, count: int, plan: Plan) -> dict[str, Any]:
+    client = await Client(address, asynchronous=True, set_as_default=False)
+    try:
+
+        async def act() -> tuple[float, bool]:
+            sent = time.perf_counter()
+            outcome = await client.submit(run_task, TASK, TASK_SECONDS, pure=False)
+            return time.perf_counter() - sent - outcome["duration"], False
+
+        await act()
+        lag = LoopLag()
+        async with lag.watching():
+            result = await closed_loop([act] * count, plan.window_s, plan.think_s)
+    finally:
+        await client.close()
+    return _level(count, result.samples, result.failures, lag.lags)
+
+
+def _level(
+    count: int, samples: list[float], failures: list[str], lags: list[float]
+) -> dict[str, Any]:
+    if failures and not samples:
+        raise NotMeasuredError(f"{count} sessions: every action failed: {failures[0]}")
+    figures = {"sessions": count, **summary_ms(samples), "failed_actions": len(failures)}
+    figures["client_loop_lag_p99_ms"] = summary_ms(lags)["p99_ms"] if lags else 0.0
+    return figures
+
+
+def run(quick: bool, out_dir: Path) -> dict[str, Any]:
+    """The ``offload`` object of latest.json."""
+    plan = QUICK if quick else FULL
+    progress = Progress("offload", 3 * len(plan.levels))
+    logs = Path(tempfile.mkdtemp(prefix="bench-offload-"))
+    levels: dict[str, list[dict[str, Any]]] = {"app": [], "dask_client": [], "guide": []}
+
+    def report(variant: str, figures: dict[str, Any]) -> None:
+        levels[variant].append(figures)
+        progress.step(
+            f"{variant}, {figures['sessions']} sessions: overhead p50 {figures['p50_ms']} ms, "
+            f"p99 {figures['p99_ms']} ms ({figures['n']} actions)"
+        )
+
+    with local_dask(logs, plan.workers, plan.threads) as dask:
+        for count in plan.levels:
+            report("dask_client", asyncio.run(_client_level(dask.address, count, plan)))
+        with serving(AppServer(logs, dask)) as app:
+            for count in plan.levels:
+                report("app", asyncio.run(_page_level(app, TasksPage, count, plan)))
+        with serving(PageServer(logs, dask, "dask_guide")) as guide:
+            for count in plan.levels:
+                report("guide", asyncio.run(_page_level(guide, GuidePage, count, plan)))
+
+    def ratios(baseline: str) -> dict[str, float | None]:
+        return {
+            str(a["sessions"]): ratio(a["p50_ms"], b["p50_ms"])
+            for a, b in zip(levels["app"], levels[baseline], strict=True)
+        }
+
+    at_goal = next((f for f in levels["app"] if f["sessions"] == GOAL_SESSIONS), None)
+    return {
+        "task": f"{TASK}({TASK_SECONDS})",
+        "window_s": plan.window_s,
+        "think_time_s": list(plan.think_s),
+        "dask_workers": plan.workers,
+        "threads_per_worker": plan.threads,
+        "app": levels["app"],
+        "baselines": {
+            "dask_client": levels["dask_client"],
+            "panel_guide_page": levels["guide"],
+            "panel_guide_quoted_ms": GUIDE_QUOTED_MS,
+        },
+        "ratios": {
+            "app_p50_over_dask_client_p50_by_sessions": ratios("dask_client"),
+            "app_p50_over_guide_page_p50_by_sessions": ratios("guide"),
+            "app_p50_over_quoted_250ms_by_sessions": {
+                str(f["sessions"]): ratio(f["p50_ms"], GUIDE_QUOTED_MS) for f in levels["app"]
+            },
+        },
+        "goal": {
+            "p50_ms_at_10_sessions_at_most": GOAL_P50_MS,
+            "met": None if at_goal is None else at_goal["p50_ms"] <= GOAL_P50_MS,
+        },
+    }
+
+
+def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
+    """p50 and p99 overhead by concurrent sessions, the app against its baselines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = {
+        "app (/tasks)": result["app"],
+        "Panel guide page": result["baselines"]["panel_guide_page"],
+        "bare Dask client": result["baselines"]["dask_client"],
+    }
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    for ax, key in zip(axes, ("p50_ms", "p99_ms"), strict=True):
+        for label, levels in series.items():
+            ax.plot([f["sessions"] for f in levels], [f[key] for f in levels], "o-", label=label)
+        ax.axhline(result["baselines"]["panel_guide_quoted_ms"], color="grey", ls="--",
+                   label="guide's quoted ~250 ms")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("concurrent sessions")
+        ax.set_title(f"offload overhead {key.split('_')[0]}")
+    axes[0].set_ylabel("ms (click to result shown, minus task time)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    path = out_dir / "offload.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return [path]
