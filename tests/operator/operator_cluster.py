@@ -11,20 +11,24 @@ workers join is a real local process; the operator reads it through
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from conftest import DaskProcesses, free_port
+from distributed import Client, Event
 
 from panel_dask_testcluster.waiting import wait_for
 
@@ -120,9 +124,10 @@ class OperatorProcess:
              f"--liveness={self.liveness}", "--verbose"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-        wait_for(self._alive, f"the operator's liveness {self.liveness}", timeout=60)
+        wait_for(self.alive, f"the operator's liveness {self.liveness}", timeout=60)
 
-    def _alive(self) -> bool:
+    def alive(self) -> bool:
+        """Whether the liveness endpoint answers 200; fails the test if the process died."""
         assert self.proc is not None and self.proc.poll() is None, self.tail()
         try:
             with urllib.request.urlopen(self.liveness, timeout=2) as response:
@@ -199,3 +204,129 @@ def quiet_for(check: Callable[[], bool], what: str, seconds: float) -> None:
     while time.monotonic() < deadline:
         assert check(), what
         time.sleep(0.3)
+
+
+DELAY = 4  # scaleDownDelaySeconds
+THREADS = 2  # per worker process
+SETTINGS = {
+    "dask__worker__replicas": 1,
+    "autoscaler__minimum": 1,
+    "autoscaler__maximum": 6,
+    "autoscaler__tasksPerWorker": 2,
+    "autoscaler__scaleDownDelaySeconds": DELAY,
+    "autoscaler__pollIntervalSeconds": 0.5,
+}
+
+
+@dataclass
+class Stack:
+    """The running pieces of one operator test module, and how the tests look at them."""
+
+    cp: Any
+    namespace: str
+    dask: DaskProcesses
+    kubelet: WorkerKubelet
+    operator: OperatorProcess
+
+    def kubectl(self, *args: str) -> str:
+        return run(self.cp.kubectl, *args, "-n", self.namespace)
+
+    def get(self, *args: str) -> Any:
+        return get_json(self.cp, *args, "-n", self.namespace)
+
+    def autoscaler(self) -> dict[str, Any]:
+        return dict(self.get("daskqueueautoscaler", CLUSTER))
+
+    def replicas(self) -> int:
+        return int(self.get("daskworkergroup", GROUP)["spec"]["worker"]["replicas"])
+
+    def worker_deployments(self) -> list[str]:
+        items = self.get("deployments", "-l", f"dask.org/workergroup-name={GROUP}")["items"]
+        return sorted(
+            d["metadata"]["name"] for d in items if not d["metadata"].get("deletionTimestamp")
+        )
+
+    def scheduler_workers(self, client: Client) -> list[str]:
+        return sorted(
+            str(w["name"]) for w in client.scheduler_info(n_workers=-1)["workers"].values()
+        )
+
+    def converged(self, client: Client, count: int) -> bool:
+        """Replicas, Deployments and connected workers all equal ``count``, and agree."""
+        self.check()
+        deployments = self.worker_deployments()
+        return (
+            self.replicas() == count
+            and len(deployments) == count
+            and self.scheduler_workers(client) == deployments
+        )
+
+    def events(self, reason: str) -> dict[str, str]:
+        """The autoscaler's Events with this reason: name -> message."""
+        items = self.get(
+            "events", "--field-selector", f"involvedObject.name={CLUSTER},reason={reason}"
+        )["items"]
+        return {
+            e["metadata"]["name"]: e["message"]
+            for e in items
+            if e["involvedObject"]["kind"] == "DaskQueueAutoscaler"
+        }
+
+    def new_events(self, reason: str, before: dict[str, str]) -> list[str]:
+        """Messages of the Events with ``reason`` posted since ``before``; waits for one."""
+
+        def posted() -> list[str]:
+            return [m for name, m in self.events(reason).items() if name not in before]
+
+        return list(wait_until(posted, f"a {reason} Event"))
+
+    def ready_condition(self) -> dict[str, Any]:
+        conditions = self.autoscaler().get("status", {}).get("conditions", [])
+        return next((c for c in conditions if c["type"] == "Ready"), {})
+
+    def check(self) -> None:
+        """The operator and the worker kubelet are still alive."""
+        assert self.kubelet.error is None, repr(self.kubelet.error)
+        assert self.operator.proc is not None and self.operator.proc.poll() is None, (
+            self.operator.tail()
+        )
+
+
+def blocked_until(event_name: str):
+    """A task that waits for the test's go; built here so Dask ships it by value."""
+
+    def blocked(i: int) -> int:
+        Event(event_name).wait()
+        return i * 2
+
+    return blocked
+
+
+def scaled(message: str) -> tuple[int, int]:
+    before, after = re.search(r"replicas (\d+) -> (\d+)", message).groups()  # type: ignore[union-attr]
+    return int(before), int(after)
+
+
+@contextlib.contextmanager
+def running_stack(
+    cp: Any, namespace_factory: Callable[..., str], tmp_path_factory: Any
+) -> Iterator[Stack]:
+    """The chart in a restricted namespace, a scheduler, the worker kubelet and the operator."""
+    apply_crds(cp)
+    namespace = namespace_factory(labels=RESTRICTED)
+    install_chart(cp, namespace, **SETTINGS)
+    workdir = tmp_path_factory.mktemp("operator-cluster")
+    dask = DaskProcesses(workdir)
+    dask.start_scheduler()
+    kubelet = WorkerKubelet(dask, cp, namespace, threads=THREADS)
+    kubelet.start()
+    kubeconfig = operator_kubeconfig(cp, namespace, workdir / "kubeconfig")
+    operator = OperatorProcess(namespace, kubeconfig, dask.base_url, workdir / "operator.log")
+    try:
+        operator.start()
+        yield Stack(cp, namespace, dask, kubelet, operator)
+    finally:
+        print(operator.tail(200))
+        operator.kill(signal.SIGTERM)
+        kubelet.stop()
+        dask.stop()

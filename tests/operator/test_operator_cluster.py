@@ -11,154 +11,43 @@ The namespace enforces the ``restricted`` Pod Security Standard.
 from __future__ import annotations
 
 import re
-import signal
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DaskProcesses, free_port
+from conftest import free_port
 from distributed import Client, Event
 from operator_cluster import (
     CLUSTER,
+    DELAY,
     GROUP,
     RELEASE,
     RESTRICTED,
+    SETTINGS,
     OperatorProcess,
-    WorkerKubelet,
+    Stack,
     apply_crds,
+    blocked_until,
     get_json,
     install_chart,
     operator_kubeconfig,
     quiet_for,
     run,
+    running_stack,
+    scaled,
     wait_until,
 )
 
 pytestmark = [pytest.mark.dask, pytest.mark.timeout(600)]
-
-DELAY = 4  # scaleDownDelaySeconds
-THREADS = 2  # per worker process
-SETTINGS = {
-    "dask__worker__replicas": 1,
-    "autoscaler__minimum": 1,
-    "autoscaler__maximum": 6,
-    "autoscaler__tasksPerWorker": 2,
-    "autoscaler__scaleDownDelaySeconds": DELAY,
-    "autoscaler__pollIntervalSeconds": 0.5,
-}
-
-
-@dataclass
-class Stack:
-    cp: Any
-    namespace: str
-    dask: DaskProcesses
-    kubelet: WorkerKubelet
-    operator: OperatorProcess
-
-    def kubectl(self, *args: str) -> str:
-        return run(self.cp.kubectl, *args, "-n", self.namespace)
-
-    def get(self, *args: str) -> Any:
-        return get_json(self.cp, *args, "-n", self.namespace)
-
-    def autoscaler(self) -> dict[str, Any]:
-        return dict(self.get("daskqueueautoscaler", CLUSTER))
-
-    def replicas(self) -> int:
-        return int(self.get("daskworkergroup", GROUP)["spec"]["worker"]["replicas"])
-
-    def worker_deployments(self) -> list[str]:
-        items = self.get("deployments", "-l", f"dask.org/workergroup-name={GROUP}")["items"]
-        return sorted(
-            d["metadata"]["name"] for d in items if not d["metadata"].get("deletionTimestamp")
-        )
-
-    def scheduler_workers(self, client: Client) -> list[str]:
-        return sorted(
-            str(w["name"]) for w in client.scheduler_info(n_workers=-1)["workers"].values()
-        )
-
-    def converged(self, client: Client, count: int) -> bool:
-        """Replicas, Deployments and connected workers all equal ``count``, and agree."""
-        self.check()
-        deployments = self.worker_deployments()
-        return (
-            self.replicas() == count
-            and len(deployments) == count
-            and self.scheduler_workers(client) == deployments
-        )
-
-    def events(self, reason: str) -> dict[str, str]:
-        """The autoscaler's Events with this reason: name -> message."""
-        items = self.get(
-            "events", "--field-selector", f"involvedObject.name={CLUSTER},reason={reason}"
-        )["items"]
-        return {
-            e["metadata"]["name"]: e["message"]
-            for e in items
-            if e["involvedObject"]["kind"] == "DaskQueueAutoscaler"
-        }
-
-    def new_events(self, reason: str, before: dict[str, str]) -> list[str]:
-        """Messages of the Events with ``reason`` posted since ``before``; waits for one."""
-
-        def posted() -> list[str]:
-            return [m for name, m in self.events(reason).items() if name not in before]
-
-        return list(wait_until(posted, f"a {reason} Event"))
-
-    def ready_condition(self) -> dict[str, Any]:
-        conditions = self.autoscaler().get("status", {}).get("conditions", [])
-        return next((c for c in conditions if c["type"] == "Ready"), {})
-
-    def check(self) -> None:
-        """The operator and the worker kubelet are still alive."""
-        assert self.kubelet.error is None, repr(self.kubelet.error)
-        assert self.operator.proc is not None and self.operator.proc.poll() is None, (
-            self.operator.tail()
-        )
 
 
 @pytest.fixture(scope="module")
 def stack(
     control_plane: Any, namespace_factory: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    apply_crds(control_plane)
-    namespace = namespace_factory(labels=RESTRICTED)
-    install_chart(control_plane, namespace, **SETTINGS)
-    workdir = tmp_path_factory.mktemp("operator-cluster")
-    dask = DaskProcesses(workdir)
-    dask.start_scheduler()
-    kubelet = WorkerKubelet(dask, control_plane, namespace, threads=THREADS)
-    kubelet.start()
-    kubeconfig = operator_kubeconfig(control_plane, namespace, workdir / "kubeconfig")
-    operator = OperatorProcess(namespace, kubeconfig, dask.base_url, workdir / "operator.log")
-    try:
-        operator.start()
-        yield Stack(control_plane, namespace, dask, kubelet, operator)
-    finally:
-        print(operator.tail(200))
-        operator.kill(signal.SIGTERM)
-        kubelet.stop()
-        dask.stop()
-
-
-def blocked_until(event_name: str):
-    """A task that waits for the test's go; built here so Dask ships it by value."""
-
-    def blocked(i: int) -> int:
-        Event(event_name).wait()
-        return i * 2
-
-    return blocked
-
-
-def scaled(message: str) -> tuple[int, int]:
-    before, after = re.search(r"replicas (\d+) -> (\d+)", message).groups()  # type: ignore[union-attr]
-    return int(before), int(after)
+    with running_stack(control_plane, namespace_factory, tmp_path_factory) as running:
+        yield running
 
 
 def test_cluster_gets_its_scheduler_service_and_worker_group(stack: Stack) -> None:

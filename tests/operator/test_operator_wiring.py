@@ -78,3 +78,15 @@ def test_cluster_phase_from_its_scheduler_service(service, phase):
     from panel_dask_operator.dask_controller import phase_of
 
     assert phase_of(service) == phase
+
+
+def test_settings_survive_idle_streams_and_long_outages():
+    from panel_dask_operator.configure import configure
+
+    settings = kopf.OperatorSettings()
+    configure(settings=settings)
+    assert (settings.watching.server_timeout, settings.watching.client_timeout) == (120, 150)
+    assert settings.networking.request_timeout == 10
+    backoffs = list(settings.networking.error_backoffs)
+    assert backoffs == sorted(backoffs) and 540 <= sum(backoffs) <= 720
+    assert settings.peering.standalone and settings.scanning.disabled
