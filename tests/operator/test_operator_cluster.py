@@ -79,6 +79,11 @@ def test_cluster_gets_its_scheduler_service_and_worker_group(stack: Stack) -> No
         )
 
     wait_until(reported, "status: Ready (Active), 1 worker ready, 1 desired")
+    table = stack.kubectl("get", "dqa", CLUSTER).split("\n")
+    row = dict(zip(table[0].split(), table[1].split(), strict=False))
+    shown = {"NAME": CLUSTER, "CLUSTER": CLUSTER, "MIN": "1", "MAX": "6", "WORKERS": "1",
+             "DESIRED": "1", "STATE": "Active"}  # fmt: skip
+    assert {k: row.get(k) for k in shown} == shown, table
     # Nothing our operator serves carries a finalizer, so deletion never waits for it.
     for kind, name in [("daskcluster", CLUSTER), ("daskqueueautoscaler", CLUSTER),
                        ("daskworkergroup", GROUP)]:  # fmt: skip
