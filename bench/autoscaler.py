@@ -36,7 +36,7 @@ SAMPLE_S = 0.01
 
 def burst_size(quick: bool) -> tuple[int, float]:
     """(tasks, seconds each): enough work that four workers clearly beat one."""
-    return (16, 0.5) if quick else (32, 0.5)
+    return (16, 0.5) if quick else (40, 0.5)
 
 
 async def run_burst(variant: str, tasks: int, task_s: float) -> dict[str, Any]:
