@@ -64,6 +64,7 @@ class TaskSession:
         self._watchers: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._refresh_handle: asyncio.Handle | None = None
+        self._progress_failed = False
         self._lost: list[TaskRecord] = []
         self._lost_handle: asyncio.Handle | None = None
 
@@ -214,6 +215,13 @@ class TaskSession:
                 )
             except (TimeoutError, OSError):
                 progress = {}  # the connection watchdog reports the outage
+            except Exception as exc:
+                # e.g. a scheduler configured to refuse pickled functions: the
+                # tasks still finish, only their progress goes unseen.
+                if not self._progress_failed:
+                    log.warning("cannot read task progress from the scheduler: %r", exc)
+                self._progress_failed = True
+                progress = {}
             for key in settled:
                 self._settling.pop(key, None)
             retried = self.tasks.observe(progress)

@@ -10,11 +10,11 @@ and pass `kubectl apply --dry-run=server` in a namespace enforcing the
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
-import yaml
 from chart_cluster import CHART_DIR, RESTRICTED, apply_crds, attempt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -73,6 +73,8 @@ FIELDS: list[tuple[str, Any, Any]] = [
     ),  # noqa: E501
     ("ingress.dashboard.basicAuthSecret", DNS_LABEL, NOT_DNS),
     ("panel.auth.basic.existingSecret", DNS_LABEL, NOT_DNS),
+    ("panel.cookieSecret.existingSecret", DNS_LABEL, NOT_DNS),
+    ("ingress.tls.secretName", DNS_LABEL, NOT_DNS),
     ("panel.auth.type", st.just("none"), st.sampled_from(["ldap", "Basic", ""])),
 ]
 # Fields that contradict each other: (values, path the message must name).
@@ -121,8 +123,10 @@ def names_field(message: str, path: str) -> bool:
 
 
 def template(control_plane: Any, namespace: str, values: dict[str, Any], tmp_path: Any) -> Any:
-    overrides = tmp_path / "values.yaml"
-    overrides.write_text(yaml.safe_dump(values))
+    # JSON (which helm reads as YAML): Go's YAML 1.1 would read a bare `y` or `n`
+    # that PyYAML leaves unquoted as a boolean.
+    overrides = tmp_path / "values.json"
+    overrides.write_text(json.dumps(values))
     return attempt(
         control_plane.helm, "template", "panel-dask", str(CHART_DIR),
         "--namespace", namespace, "-f", str(overrides),

@@ -162,18 +162,18 @@ Secret, so none is ever in the values, the manifest or the process list.
 - name: PANEL_OAUTH_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ $auth.oauth.existingSecret }}
-      key: {{ $auth.oauth.clientIdKey }}
+      name: {{ $auth.oauth.existingSecret | quote }}
+      key: {{ $auth.oauth.clientIdKey | quote }}
 - name: PANEL_OAUTH_SECRET
   valueFrom:
     secretKeyRef:
-      name: {{ $auth.oauth.existingSecret }}
-      key: {{ $auth.oauth.clientSecretKey }}
+      name: {{ $auth.oauth.existingSecret | quote }}
+      key: {{ $auth.oauth.clientSecretKey | quote }}
 - name: PANEL_OAUTH_ENCRYPTION
   valueFrom:
     secretKeyRef:
-      name: {{ $auth.oauth.existingSecret }}
-      key: {{ $auth.oauth.encryptionKeyKey }}
+      name: {{ $auth.oauth.existingSecret | quote }}
+      key: {{ $auth.oauth.encryptionKeyKey | quote }}
 {{- with $auth.oauth.redirectUri }}
 - name: PANEL_OAUTH_REDIRECT_URI
   value: {{ . | quote }}
