@@ -64,6 +64,9 @@ class BrowserlessSession:
     base_url: str
     path: str
     models: dict[str, Model] = field(default_factory=dict)
+    # Each ColumnDataSource's columns as the browser would hold them, kept up to
+    # date from whole replacements, streamed rows and patched cells.
+    sources: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     received: int = 0
     opened_at: float = 0.0
     _ws: Any = None
@@ -101,10 +104,15 @@ class BrowserlessSession:
             reply = await asyncio.wait_for(self._read(receiver), within)
         if reply.msgtype != "PULL-DOC-REPLY":
             raise SessionError(f"expected PULL-DOC-REPLY, got {reply.msgtype}")
-        for model in _objects(reply.content["doc"]):
+        doc = reply.content["doc"]
+        if reply.buffers:
+            doc = _with_buffers(doc, {str(b.id): bytes(b.data) for b in reply.buffers})
+        for model in _objects(doc):
             self.models[model["id"]] = Model(
                 model["id"], model["name"], model.get("attributes", {})
             )
+            if model["name"].endswith("ColumnDataSource") and "data" in model.get("attributes", {}):
+                self.sources[model["id"]] = columns({"data": model["attributes"]["data"]})
         self._reader = asyncio.get_running_loop().create_task(self._read_forever(receiver))
         await self._send_events([_event("document_ready", {})])
         self.opened_at = time.perf_counter() - started
@@ -194,6 +202,7 @@ class BrowserlessSession:
                 self._dispatch(arrived, _with_buffers(event, buffers) if buffers else event)
 
     def _dispatch(self, arrived: float, event: Event) -> None:
+        _apply_to_sources(self.sources, event)
         kept = []
         for waiter in self._waiters:
             if waiter.future.done():
@@ -216,6 +225,40 @@ def _event(name: str, values: dict[str, Any]) -> Event:
             "values": {"type": "map", "entries": [[k, v] for k, v in values.items()]},
         },
     }
+
+
+def _apply_to_sources(sources: dict[str, dict[str, list[Any]]], event: Event) -> None:
+    """Update the mirrored column data with one document event, as bokehjs would."""
+    source = event.get("model", {}).get("id")
+    kind = event.get("kind")
+    if kind == "ColumnDataChanged" or (kind == "ModelChanged" and event.get("attr") == "data"):
+        if kind == "ColumnDataChanged" and event.get("cols") is not None and source in sources:
+            sources[source].update(columns(event))
+        else:
+            sources[source] = columns(event)
+    elif kind == "ColumnsStreamed" and source in sources:
+        for name, values in _entries(event["data"]):
+            sources[source].setdefault(name, []).extend(decode_array(values))
+        rollover = event.get("rollover")
+        if rollover:
+            for name, values in sources[source].items():
+                sources[source][name] = values[-rollover:]
+    elif kind == "ColumnsPatched" and source in sources:
+        for name, changes in _entries(event["patches"]):
+            column = sources[source].setdefault(name, [])
+            for index, value in changes:
+                if not isinstance(index, int):
+                    raise SessionError(f"unsupported patch index {index!r}")
+                column[index] = value
+
+
+def _entries(rep: Any) -> list[tuple[str, Any]]:
+    """The (key, value) pairs of a Bokeh-serialized map (or a plain dict)."""
+    if isinstance(rep, dict) and rep.get("type") == "map":
+        return [(key, value) for key, value in rep["entries"]]
+    if isinstance(rep, dict):
+        return list(rep.items())
+    raise SessionError(f"not a map: {str(rep)[:80]}")
 
 
 def _with_buffers(node: Any, buffers: dict[str, bytes]) -> Any:
@@ -247,9 +290,9 @@ def decode_array(rep: Any) -> list[Any]:
 def columns(event: Event) -> dict[str, list[Any]]:
     """The columns of a ``ColumnDataChanged`` event (or a ``ModelChanged`` of ``data``)."""
     data = event.get("data", event.get("new"))
-    if not isinstance(data, dict) or data.get("type") != "map":
+    if not isinstance(data, dict):
         raise SessionError("not a column data event")
-    return {name: decode_array(values) for name, values in data["entries"]}
+    return {name: decode_array(values) for name, values in _entries(data)}
 
 
 def _matches(actual: Any, wanted: Any) -> bool:

@@ -13,7 +13,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from bench.bokeh_client import BrowserlessSession, Event, SessionError, changed, columns
+from bench.bokeh_client import BrowserlessSession, Event, SessionError, changed
 from panel_dask_app.tasks import TASKS
 
 OTHER_TASK = {"fibonacci": "sleep_seconds", "sleep_seconds": "fibonacci"}
@@ -96,18 +96,16 @@ class TasksPage(TaskForm):
         source = self.source
 
         def shown(event: Event) -> bool:
-            if event.get("model", {}).get("id") != source or event.get("kind") not in (
-                "ColumnDataChanged",
-                "ModelChanged",
-            ):
+            # The session has applied this event to its mirror of the table already.
+            if event.get("model", {}).get("id") != source:
                 return False
-            states = columns(event).get("state", [])
+            states = self.session.sources.get(source, {}).get("state", [])
             return len(states) > row and states[row] in ("finished", "error", "cancelled", "lost")
 
         reply = self.session.expect(shown)
         sent = await self.session.click(self.button)
-        arrived, event = await asyncio.wait_for(reply, within)
-        table = columns(event)
+        arrived, _event = await asyncio.wait_for(reply, within)
+        table = self.session.sources[source]
         if table["state"][row] != "finished":
             raise SessionError(f"task {table['state'][row]}: {table['result or error'][row]}")
         return Outcome(arrived - sent, float(table["duration (s)"][row]))

@@ -42,7 +42,7 @@ TASK_SECONDS = 0.02
 GUIDE_QUOTED_MS = 250.0
 GOAL_P50_MS = 15.0
 GOAL_SESSIONS = 10
-ANSWER_TIMEOUT_S = 60.0
+ANSWER_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Plan:
     """Sizes for one run (2 cores: one Panel process, two workers, this client)."""
 
     levels: tuple[int, ...] = (1, 10, 50)
-    window_s: float = 15.0
+    window_s: float = 12.0
     think_s: tuple[float, float] = (1.0, 3.0)
     workers: int = 2
     threads: int = 8

@@ -36,6 +36,14 @@ log = logging.getLogger(__name__)
 USER_CANCELLED = "cancelled-by-user"
 SESSION_CLOSED = "session-closed"
 _CONNECTION_LOST = "scheduler-connection-lost"
+# At most one table update per interval: a lone result shows at once, a burst
+# of results that finish together costs one update, not one per task.
+REFRESH_INTERVAL_S = 0.1
+
+
+def refresh_delay(now: float, last_refresh: float, interval: float) -> float:
+    """Seconds to wait before the next table update (0: update on the next loop tick)."""
+    return max(0.0, last_refresh + interval - now)
 
 
 class TaskSession:
@@ -64,9 +72,15 @@ class TaskSession:
         self._watchers: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._refresh_handle: asyncio.Handle | None = None
+        self._last_refresh = float("-inf")
         self._progress_failed = False
         self._lost: list[TaskRecord] = []
         self._lost_handle: asyncio.Handle | None = None
+        # Set by the page to Panel's hold on its document: the changes of one
+        # update then reach the browser as one message, not one per widget.
+        self.hold_updates: Callable[[], contextlib.AbstractContextManager[object]] = (
+            contextlib.nullcontext
+        )
 
     @property
     def pending_keys(self) -> list[str]:
@@ -94,14 +108,17 @@ class TaskSession:
             return []
         # The task name leads the key so the Dask dashboard groups and colours by task.
         keys = [f"{plan.task}-{uuid.uuid4().hex}" for _ in range(plan.count)]
-        records = self.tasks.new_records(plan, keys)
-        for record in records:
-            future = client.submit(run_task, plan.task, plan.argument, key=record.key)
+        # Sent before the table is redrawn, so drawing never delays the work;
+        # no await until the watchers exist, so none can miss its record.
+        futures = [client.submit(run_task, plan.task, plan.argument, key=key) for key in keys]
+        with self.hold_updates():
+            records = self.tasks.new_records(plan, keys)
+            what = f"{plan.count} × {plan.task}({plan.argument})"
+            self.tasks.notify(f"Submitted {what}.", "success")
+        for record, future in zip(records, futures, strict=True):
             self._futures[record.key] = future
             self._spawn(self._watch(record, future))
         self._ensure_poller()
-        what = f"{plan.count} × {plan.task}({plan.argument})"
-        self.tasks.notify(f"Submitted {what}.", "success")
         return records
 
     async def cancel(self, key: str) -> bool:
@@ -203,8 +220,15 @@ class TaskSession:
             self._poller = self._spawn(self._poll())
 
     async def _poll(self) -> None:
-        """Show queued/processing and re-runs while tasks run; ends when none are left."""
+        """Show queued/processing and re-runs while tasks run; ends when none are left.
+
+        The first look waits one interval: a task done by then needs no
+        progress shown, and the scheduler and this server are spared the query.
+        """
         while (self._futures or self._settling) and not self.closed:
+            await asyncio.sleep(self.poll_interval)
+            if self.closed or not (self._futures or self._settling):
+                break
             settled = list(self._settling)
             watched = {**self._futures, **self._settling}
             client = next(iter(watched.values())).client
@@ -224,7 +248,8 @@ class TaskSession:
                 progress = {}
             for key in settled:
                 self._settling.pop(key, None)
-            retried = self.tasks.observe(progress)
+            with self.hold_updates():
+                retried = self.tasks.observe(progress)
             if retried:
                 numbers = ", ".join(f"#{record.number}" for record in retried)
                 self.tasks.notify(
@@ -232,8 +257,6 @@ class TaskSession:
                     "them again on another worker, nothing to do.",
                     "info",
                 )
-            if self._futures:
-                await asyncio.sleep(self.poll_interval)
 
     def _report_lost_soon(self, record: TaskRecord) -> None:
         # Every unfinished task is lost at once; say so in one notice, not one per task.
@@ -254,13 +277,19 @@ class TaskSession:
         )
 
     def _refresh_soon(self) -> None:
-        # Many tasks finish together; one table update per tick is plenty.
-        if self._refresh_handle is None:
-            self._refresh_handle = asyncio.get_running_loop().call_later(0.1, self._refresh)
+        # Scheduled rather than run here, so every watcher woken in this loop
+        # iteration has updated its record before the one table update.
+        if self._refresh_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = refresh_delay(loop.time(), self._last_refresh, REFRESH_INTERVAL_S)
+        self._refresh_handle = loop.call_later(delay, self._refresh)
 
     def _refresh(self) -> None:
         self._refresh_handle = None
-        self.tasks.refresh()
+        self._last_refresh = asyncio.get_running_loop().time()
+        with self.hold_updates():
+            self.tasks.refresh()
 
     def _spawn(self, coroutine: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)

@@ -121,6 +121,10 @@ class SessionTasks(param.Parameterized):
     total = param.Integer(default=0, doc="Tasks in the table.")
     done = param.Integer(default=0, doc="Tasks finished, failed, cancelled or lost.")
     outstanding = param.Integer(default=0, doc="Tasks not done yet.")
+    progress_text = param.String(
+        default="No tasks yet.",
+        doc="One line for the progress bar, e.g. ``3 of 5 done, 1 failed``.",
+    )
     message = param.String(default="", doc="Feedback on the last action.")
     message_kind = param.Selector(default="info", objects=["info", "success", "warning", "danger"])
 
@@ -222,29 +226,31 @@ class SessionTasks(param.Parameterized):
             total=len(self.records),
             done=done,
             outstanding=len(self.records) - done,
+            progress_text=summarize(self.records),
         )
 
-    @property
-    def progress_text(self) -> str:
-        """A one-line summary for the progress bar, e.g. ``3 of 5 done, 1 failed``."""
-        if not self.records:
-            return "No tasks yet."
-        counts = {state: 0 for state in STATES}
-        for record in self.records:
-            counts[record.state] += 1
-        parts = [f"{self.done} of {self.total} done"]
-        retried = sum(record.retries > 0 for record in self.records)
-        parts += [
-            f"{counts[state]} {label}"
-            for state, label in (
-                (PROCESSING, "processing"),
-                (QUEUED, "queued"),
-                (ERROR, "failed"),
-                (CANCELLED, "cancelled"),
-                (LOST, "lost"),
-            )
-            if counts[state]
-        ]
-        if retried:
-            parts.append(f"{retried} re-run after a worker was lost")
-        return ", ".join(parts)
+
+def summarize(records: list[TaskRecord]) -> str:
+    """A one-line summary of ``records`` for the progress bar, e.g. ``3 of 5 done, 1 failed``."""
+    if not records:
+        return "No tasks yet."
+    counts = {state: 0 for state in STATES}
+    for record in records:
+        counts[record.state] += 1
+    done = sum(counts[state] for state in DONE_STATES)
+    parts = [f"{done} of {len(records)} done"]
+    retried = sum(record.retries > 0 for record in records)
+    parts += [
+        f"{counts[state]} {label}"
+        for state, label in (
+            (PROCESSING, "processing"),
+            (QUEUED, "queued"),
+            (ERROR, "failed"),
+            (CANCELLED, "cancelled"),
+            (LOST, "lost"),
+        )
+        if counts[state]
+    ]
+    if retried:
+        parts.append(f"{retried} re-run after a worker was lost")
+    return ", ".join(parts)

@@ -9,7 +9,12 @@ from panel_dask_app.cluster import ClusterMonitor, summary_rows
 from panel_dask_app.session import TaskSession
 from panel_dask_app.state import FINISHED, SessionTasks, SubmissionPlan
 from panel_dask_app.views.cluster_view import ClusterPanel, ConnectionStatus, stats_html
-from panel_dask_app.views.tasks_view import CANCEL_COLUMN, TasksView, state_style
+from panel_dask_app.views.tasks_view import (
+    CANCEL_COLUMN,
+    TasksView,
+    shown_table,
+    state_stylesheet,
+)
 
 SUMMARY = {
     "workers": 3,
@@ -43,9 +48,10 @@ def test_stats_html_escapes_values():
 
 
 def test_state_cells_are_coloured_by_meaning():
-    assert "color: #1a7f37" in state_style("finished")
-    assert "color: #cf222e" in state_style("error")
-    assert state_style("submitted") == ""
+    css = state_stylesheet()
+    assert ".task-state-finished { color: #1a7f37" in css
+    assert ".task-state-error { color: #cf222e" in css
+    assert ".task-state-submitted" not in css
 
 
 def test_connection_status_follows_the_connection():
@@ -91,7 +97,7 @@ async def test_cancel_button_in_a_row_targets_that_rows_task():
     [table] = find(view.__panel__(), pn.widgets.Tabulator)
     records = tasks.new_records(SubmissionPlan("fibonacci", 20, 2), ["k-0", "k-1"])
     records[1].state = FINISHED
-    assert list(table.value.index) == ["k-0", "k-1"]
+    assert table.value["#"].tolist() == [1, 2]
     await view._on_table_click(SimpleNamespace(column=CANCEL_COLUMN, row=1))
     assert tasks.message == "Task #2 is already finished."
     tasks.notify("")
@@ -123,3 +129,23 @@ async def test_a_batch_size_past_its_bounds_from_the_browser_is_named_not_submit
     model.value = 3
     assert view._catch_up_with_browser() is None
     assert tasks.batch_size == 3
+
+
+def rows(frame):
+    """The cells as plain values, missing ones as None: what the browser shows."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def test_the_table_follows_the_state_through_patches_and_replacements():
+    view, tasks = make_view()
+    [table] = find(view.__panel__(), pn.widgets.Tabulator)
+    records = tasks.new_records(SubmissionPlan("fibonacci", 20, 3), ["k-0", "k-1", "k-2"])
+    records[1].param.update(state=FINISHED, result="6765", duration=0.5)
+    tasks.refresh()
+    assert rows(table.value) == rows(shown_table(tasks.table))
+    assert table.value.loc[1, "state"] == "finished"
+    tasks.new_records(SubmissionPlan("fibonacci", 3, 1), ["k-3"])
+    assert table.value["#"].tolist() == [1, 2, 3, 4]
+    assert tasks.clear_done() == 1
+    assert table.value["#"].tolist() == [1, 3, 4]
+    assert rows(table.value) == rows(shown_table(tasks.table))

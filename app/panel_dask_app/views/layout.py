@@ -5,6 +5,8 @@ Only the served page scripts call these, once per browser session.
 
 from __future__ import annotations
 
+import functools
+
 import panel as pn
 
 from panel_dask_app.budget import get_budget
@@ -64,6 +66,8 @@ def tasks_page() -> pn.template.BaseTemplate:
     settings = get_settings()
     tasks = SessionTasks(max_outstanding=settings.max_outstanding)
     session = TaskSession(tasks, get_connection(), budget=get_budget())
+    if pn.state.curdoc is not None:
+        session.hold_updates = functools.partial(pn.io.hold, pn.state.curdoc)
     close_on_session_destroyed(session)
     _start_background_work()
     main: list[pn.viewable.Viewable] = [TasksView(session=session)]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
+import pandas as pd
 import panel as pn
 import param
+from bokeh.models.widgets.tables import HTMLTemplateFormatter
 from panel.viewable import Viewer
 
 from panel_dask_app.loop import current_loop, on_loop
 from panel_dask_app.session import TaskSession
-from panel_dask_app.state import SessionTasks
+from panel_dask_app.state import STATES, SessionTasks
+from panel_dask_app.table_delta import cell_patches
 
 CANCEL_COLUMN = "cancel"
 # Fixed widths keep the cancel button in view; the result column takes what is left.
@@ -46,10 +50,25 @@ def refused_value(parameter: param.Parameter, value: object) -> str:
     return f"{label}: {value!r} is not an accepted value"
 
 
-def state_style(state: str) -> str:
-    """CSS for a state cell: colour says at a glance what needs attention."""
-    colour = _STATE_COLOURS.get(state)
-    return f"color: {colour}; font-weight: 600" if colour else ""
+# A class per state, coloured by the stylesheet below: a formatter costs the
+# server nothing per update, where a pandas Styler re-styles the whole table.
+STATE_FORMATTER = HTMLTemplateFormatter(
+    template='<span class="task-state task-state-<%= value %>"><%= value %></span>'
+)
+
+
+def state_stylesheet() -> str:
+    """CSS for the state cells: colour says at a glance what needs attention."""
+    return "\n".join(
+        f".task-state-{state} {{ color: {colour}; font-weight: 600; }}"
+        for state, colour in _STATE_COLOURS.items()
+        if state in STATES
+    )
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as the widget holds it: rows numbered by position, as the browser counts."""
+    return table.reset_index(drop=True)
 
 
 class TasksView(Viewer):
@@ -87,6 +106,9 @@ class TasksView(Viewer):
                 css_classes=["batch-size"],
             ),
         }
+        # One table per view, kept in step with the state by deltas.
+        self._table_widget = self._build_table()
+        tasks.param.watch(self._update_table, "table")
 
     @property
     def tasks(self) -> SessionTasks:
@@ -172,17 +194,26 @@ class TasksView(Viewer):
                 sizing_mode="stretch_width",
                 css_classes=["task-progress"],
             ),
-            pn.pane.Markdown(
-                pn.bind(lambda *_: tasks.progress_text, tasks.param.done, tasks.param.table),
+            # Re-rendered only when the text changes; escaped HTML costs less than Markdown.
+            pn.pane.HTML(
+                pn.bind(html.escape, tasks.param.progress_text),
                 css_classes=["progress-text"],
                 margin=(0, 10),
             ),
             sizing_mode="stretch_width",
         )
 
-    def _table(self) -> pn.viewable.Viewable:
-        table = pn.widgets.Tabulator.from_param(
-            self.tasks.param.table,
+    def _update_table(self, event: param.parameterized.Event) -> None:
+        """Send the browser only the cells that changed, or the table when rows did."""
+        patches = cell_patches(event.old, event.new)
+        if patches is None:
+            self._table_widget.value = shown_table(event.new)
+        elif patches:
+            self._table_widget.patch(patches, as_index=False)
+
+    def _build_table(self) -> pn.widgets.Tabulator:
+        table = pn.widgets.Tabulator(
+            shown_table(self.tasks.table),
             show_index=False,
             disabled=True,
             selectable=False,
@@ -192,13 +223,16 @@ class TasksView(Viewer):
             sortable=False,
             layout="fit_data_fill",
             widths=COLUMN_WIDTHS,
+            formatters={"state": STATE_FORMATTER},
+            stylesheets=[state_stylesheet()],
             height=420,
             sizing_mode="stretch_width",
             css_classes=["task-table"],
         )
-        table.style.map(state_style, subset=["state"])
         table.on_click(self._on_table_click)
         return table
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.Column(self._form(), self._progress(), self._table(), sizing_mode="stretch_width")
+        return pn.Column(
+            self._form(), self._progress(), self._table_widget, sizing_mode="stretch_width"
+        )
