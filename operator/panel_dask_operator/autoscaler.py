@@ -126,11 +126,13 @@ def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | N
 
     Only the decision's own timestamp differs between two identical idle ticks;
     skipping those keeps a quiet autoscaler from writing to the apiserver every second.
+    A key set to None counts as absent: the merge patch that wrote it deleted it.
     """
 
     def comparable(status: dict[str, Any]) -> dict[str, Any]:
         last = {k: v for k, v in (status.get("lastDecision") or {}).items() if k != "time"}
-        return {**status, "lastDecision": last}
+        kept = {k: v for k, v in status.items() if v is not None}
+        return {**kept, "lastDecision": last}
 
     merged = {**old, **new}
     return None if comparable(merged) == comparable(old) else new

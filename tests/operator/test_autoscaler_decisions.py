@@ -98,3 +98,13 @@ def test_an_idle_repeat_writes_nothing():
     assert autoscaler.status_patch(stored, problem) == problem
     # the same problem again: nothing to write
     assert autoscaler.status_patch({**stored, **problem}, problem) is None
+
+
+def test_a_null_the_apiserver_dropped_is_not_a_change():
+    # A merge patch with "lowSince": null deletes the key: the stored status lacks it.
+    written = autoscaler.build_status(decision(2, 2), SNAPSHOT, 2, 2, [], low_since=None)
+    assert written["lowSince"] is None
+    stored = {k: v for k, v in written.items() if v is not None}
+    again = autoscaler.build_status(decision(2, 2), SNAPSHOT, 2, 2, written["conditions"], None)
+    assert autoscaler.status_patch(stored, again) is None
+    assert autoscaler.status_patch(stored, {**again, "lowSince": "2026-01-01T00:00:00Z"})
