@@ -49,7 +49,8 @@ def build_command(settings: Settings, extra_args: Sequence[str] = ()) -> list[st
         "--liveness",
         "--liveness-endpoint",
         HEALTH_ENDPOINT,
-        "--global-loading-spinner",
+        # No --global-loading-spinner: Panel's busy state is process-wide
+        # (see views/layout.py, TEMPLATE_STYLE).
         "--index",
         str(INDEX_TEMPLATE),
         "--static-dirs",

@@ -213,8 +213,9 @@ class SessionTasks(param.Parameterized):
         return removed
 
     def notify(self, message: str, kind: str = "info") -> None:
-        """Show feedback on the last action."""
-        self.param.update(message=message, message_kind=kind)
+        """Show feedback on the last action (nothing to send when it is already shown)."""
+        if (message, kind) != (self.message, self.message_kind):
+            self.param.update(message=message, message_kind=kind)
 
     def refresh(self) -> None:
         """Recompute the table and the counters from the records."""

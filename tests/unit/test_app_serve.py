@@ -22,7 +22,8 @@ def test_command_serves_every_page_with_contract_flags():
     assert flag_values(command, "--port") == ["5006"]
     assert "--liveness" in command
     assert flag_values(command, "--liveness-endpoint") == ["health"]
-    assert "--global-loading-spinner" in command
+    # process-wide busy state: one user's click would spin every session's indicator
+    assert "--global-loading-spinner" not in command
     assert flag_values(command, "--allow-websocket-origin") == ["localhost:5006", "127.0.0.1:5006"]
     assert "--use-xheaders" not in command
     assert "--cookie-secret" not in command

@@ -26,7 +26,11 @@ NAVIGATION = "[Tasks](./tasks) · [Dask dashboard](./dashboard)"
 # Bootstrap rather than Fast: Panel's Fast design always loads Google Fonts,
 # which leaks every page view to a third party and stalls on offline clusters.
 Template = pn.template.BootstrapTemplate
-TEMPLATE_STYLE = {"sidebar_width": 320, "header_background": "#0f4c81"}
+# No header busy spinner: Panel syncs it with one process-wide busy flag, so
+# every callback of any user would update the spinner of every open session
+# (work per click growing with the sessions; users seeing each other's clicks).
+# Buttons show their own loading state instead.
+TEMPLATE_STYLE = {"sidebar_width": 320, "header_background": "#0f4c81", "busy_indicator": None}
 
 
 def _start_background_work() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from typing import Any
 
-import pandas as pd
 import panel as pn
 import param
 from bokeh.models.widgets.tables import HTMLTemplateFormatter
@@ -14,7 +13,6 @@ from panel.viewable import Viewer
 from panel_dask_app.loop import current_loop, on_loop
 from panel_dask_app.session import TaskSession
 from panel_dask_app.state import STATES, SessionTasks
-from panel_dask_app.table_delta import cell_patches
 
 CANCEL_COLUMN = "cancel"
 # Fixed widths keep the cancel button in view; the result column takes what is left.
@@ -66,11 +64,6 @@ def state_stylesheet() -> str:
     )
 
 
-def shown_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The table as the widget holds it: rows numbered by position, as the browser counts."""
-    return table.reset_index(drop=True)
-
-
 class TasksView(Viewer):
     """Pick a task and its input, submit one or a batch, watch and cancel them."""
 
@@ -106,9 +99,7 @@ class TasksView(Viewer):
                 css_classes=["batch-size"],
             ),
         }
-        # One table per view, kept in step with the state by deltas.
         self._table_widget = self._build_table()
-        tasks.param.watch(self._update_table, "table")
 
     @property
     def tasks(self) -> SessionTasks:
@@ -194,26 +185,22 @@ class TasksView(Viewer):
                 sizing_mode="stretch_width",
                 css_classes=["task-progress"],
             ),
-            # Re-rendered only when the text changes; escaped HTML costs less than Markdown.
-            pn.pane.HTML(
-                pn.bind(html.escape, tasks.param.progress_text),
+            # A widget, not a pane: a pane re-applies the template's design on
+            # every change, which dominated the server's time with many sessions.
+            pn.widgets.StaticText(
+                value=pn.bind(html.escape, tasks.param.progress_text),
                 css_classes=["progress-text"],
                 margin=(0, 10),
             ),
             sizing_mode="stretch_width",
         )
 
-    def _update_table(self, event: param.parameterized.Event) -> None:
-        """Send the browser only the cells that changed, or the table when rows did."""
-        patches = cell_patches(event.old, event.new)
-        if patches is None:
-            self._table_widget.value = shown_table(event.new)
-        elif patches:
-            self._table_widget.patch(patches, as_index=False)
-
     def _build_table(self) -> pn.widgets.Tabulator:
-        table = pn.widgets.Tabulator(
-            shown_table(self.tasks.table),
+        # A change replaces the value: Tabulator.patch of a few cells saves
+        # little server time and trips Tabulator's renderer in the browser
+        # ("verticalFillMode" of null) while it lays the table out.
+        table = pn.widgets.Tabulator.from_param(
+            self.tasks.param.table,
             show_index=False,
             disabled=True,
             selectable=False,
