@@ -20,6 +20,8 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from distributed import LocalCluster
+
 from panel_dask_app.local_stack import SCHEDULER_HTTP_ROUTES
 
 HOST = "127.0.0.1"
@@ -69,6 +71,21 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+def process_cluster(workers: int = 1) -> LocalCluster:
+    """An asynchronous in-process scheduler with one-thread worker processes on loopback.
+
+    Enter it with ``async with``; autoscaler tests drive its worker processes.
+    """
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        asynchronous=True,
+        host=HOST,
+        dashboard_address=":0",
+    )
 
 
 class ManagedProcess:

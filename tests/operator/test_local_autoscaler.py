@@ -8,8 +8,9 @@ import time
 
 import dask
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 
+from panel_dask_app.testing import eventually, process_cluster
 from panel_dask_operator.local import LocalAutoscaler, spec_from_env
 from panel_dask_operator.policy import ScalingSpec, SpecError
 
@@ -37,20 +38,10 @@ def square_slowly():
     """A task function built here so Dask ships it to the worker processes by value."""
 
     def square(i: int) -> int:
-        import time
-
         time.sleep(0.4)
         return i * i
 
     return square
-
-
-async def wait_until(predicate, limit: float, what: str):
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit}s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 @pytest.mark.dask
@@ -60,14 +51,7 @@ async def test_burst_scales_processes_up_and_back_down():
     # reschedule in the transition log can only come from a killed worker.
     with dask.config.set({"distributed.scheduler.work-stealing": False}):
         async with (
-            LocalCluster(
-                n_workers=1,
-                threads_per_worker=1,
-                processes=True,
-                asynchronous=True,
-                host="127.0.0.1",
-                dashboard_address=":0",
-            ) as cluster,
+            process_cluster() as cluster,
             Client(cluster, asynchronous=True) as client,
         ):
             autoscaler = LocalAutoscaler(cluster, spec, interval=0.2).start()
@@ -81,12 +65,12 @@ async def test_burst_scales_processes_up_and_back_down():
 
                 futures = client.map(square_slowly(), range(40), pure=False)
                 gathering = asyncio.ensure_future(client.gather(futures))
-                await wait_until(
+                await eventually(
                     lambda: watch_peak() or gathering.done(), 120, "the burst to finish"
                 )
                 assert await gathering == [i * i for i in range(40)]
                 assert peak == spec.maximum, f"peak {peak} workers"
-                await wait_until(
+                await eventually(
                     lambda: (
                         len(cluster.scheduler.workers) == spec.minimum
                         and len(cluster.workers) == spec.minimum

@@ -16,9 +16,10 @@ import collections
 import time
 
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 from distributed.diagnostics.plugin import SchedulerPlugin
 
+from panel_dask_app.testing import eventually, process_cluster
 from panel_dask_operator.local import LocalAutoscaler
 from panel_dask_operator.policy import ScalingSpec
 
@@ -47,32 +48,15 @@ def slow_square():
     """Built here so Dask ships the function to the worker processes by value."""
 
     def square(i: int) -> int:
-        import time
-
         time.sleep(0.3)
         return i * i
 
     return square
 
 
-async def wait_until(predicate, limit: float, what: str) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit}s waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 async def test_scale_down_under_load_loses_and_recomputes_nothing():
     async with (
-        LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            asynchronous=True,
-            host="127.0.0.1",
-            dashboard_address=":0",
-        ) as cluster,
+        process_cluster() as cluster,
         Client(cluster, asynchronous=True) as client,
     ):
         completions = Completions()
@@ -81,7 +65,7 @@ async def test_scale_down_under_load_loses_and_recomputes_nothing():
         square = slow_square()
         try:
             futures = client.map(square, range(BURST), pure=False)
-            await wait_until(
+            await eventually(
                 lambda: len(cluster.scheduler.workers) == SPEC.maximum, 90, "the scale-up"
             )
             # Keep tasks coming while the burst drains and the cluster shrinks.
