@@ -1,17 +1,14 @@
-"""Loopback proxies that put a fault between the operator and a real server.
+"""A loopback HTTP proxy that puts a fault between the operator and the real scheduler.
 
-Both forward to the real apiserver or scheduler; they only add the fault a test
-needs, at a moment the test chooses: :class:`TcpProxy` cuts every connection
-and refuses new ones (an unreachable apiserver), :class:`SchedulerProxy` holds
-the scheduler's answer to a retirement after the scheduler has acted on it (so
-the operator can be killed between retiring workers and deleting their
-Deployments).
+:class:`SchedulerProxy` forwards to the scheduler and, when asked, holds the
+answer to a retirement after the scheduler has acted on it, so the operator can
+be killed between retiring workers and deleting their Deployments. (An
+unreachable apiserver is panel_dask_testcluster.proxy.LoopbackProxy's cut.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any
@@ -35,54 +32,6 @@ class _LoopThread:
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
-
-
-class TcpProxy(_LoopThread):
-    """Forwards 127.0.0.1:<port> to a target; :meth:`cut` makes the target unreachable."""
-
-    def __init__(self, target_port: int) -> None:
-        super().__init__("tcp-proxy")
-        self.target_port = target_port
-        self.port = free_port()
-        self._server: asyncio.base_events.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.call(self._listen())
-
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._pair, "127.0.0.1", self.port)
-
-    async def _pair(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.close()
-            return
-        self._writers |= {writer, up_writer}
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, asyncio.CancelledError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.close()
-        self._writers.discard(writer)
-
-    async def _cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        self._writers.clear()
-        await self._server.wait_closed()
-
-    def cut(self) -> None:
-        """Drop every open connection and refuse new ones."""
-        self.call(self._cut())
-
-    def restore(self) -> None:
-        """Accept connections again, on the same port."""
-        self.call(self._listen())
 
 
 class SchedulerProxy(_LoopThread):

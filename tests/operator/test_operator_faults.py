@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from distributed import Client, Event
-from faults import SchedulerProxy, TcpProxy
+from faults import SchedulerProxy
 from operator_cluster import (
     Stack,
     blocked_until,
@@ -27,6 +27,8 @@ from operator_cluster import (
     scaled,
     wait_until,
 )
+
+from panel_dask_testcluster.proxy import LoopbackProxy
 
 pytestmark = [pytest.mark.dask, pytest.mark.timeout(600)]
 
@@ -93,12 +95,11 @@ def test_apiserver_unreachable_for_30s_backs_off_and_recovers_without_restart(
     stack: Stack, tmp_path: Any
 ) -> None:
     apiserver_port = int(stack.cp.server.rsplit(":", 1)[1])
-    proxy = TcpProxy(apiserver_port)
+    proxy = LoopbackProxy("127.0.0.1", apiserver_port)
+    proxy.start()
     direct = stack.operator.kubeconfig
     through_proxy = operator_kubeconfig(stack.cp, stack.namespace, tmp_path / "kubeconfig")
-    through_proxy.write_text(
-        through_proxy.read_text().replace(stack.cp.server, f"https://127.0.0.1:{proxy.port}")
-    )
+    through_proxy.write_text(through_proxy.read_text().replace(stack.cp.server, proxy.url))
     restart_operator(stack, kubeconfig=through_proxy)
     try:
         with Client(stack.dask.address) as client:
@@ -128,4 +129,4 @@ def test_apiserver_unreachable_for_30s_backs_off_and_recovers_without_restart(
             wait_until(lambda: stack.converged(client, 1), "back to 1")
     finally:
         restart_operator(stack, kubeconfig=direct)
-        proxy.close()
+        proxy.stop()
