@@ -38,6 +38,12 @@ async def sleep_tasks_on(address):
         )
 
 
+async def at_least(count, dask):
+    """The session's tasks on the scheduler once there are ``count`` or more, else None."""
+    keys = await sleep_tasks_on(dask.address)
+    return keys if len(keys) >= count else None
+
+
 async def none_left(dask):
     return not await sleep_tasks_on(dask.address)
 
@@ -54,7 +60,12 @@ async def test_a_burst_of_submits_never_passes_the_session_cap(dask):
         assert sum(len(r) for r in results) == 5
         assert len(tasks.records) == 5
         assert budget.used == 5
-        assert len(await sleep_tasks_on(dask.address)) == 5
+        # Submissions travel on the client's batched stream: wait for them to
+        # arrive, then check that no more than the cap did.
+        arrived = await eventually(
+            lambda: at_least(5, dask), 30, "the submitted tasks to reach the scheduler"
+        )
+        assert len(arrived) == 5
         assert "at most 5 unfinished tasks per session" in tasks.message
         assert tasks.message_kind == "danger"
 
