@@ -22,6 +22,7 @@ from typing import Any
 
 from distributed import Client, LocalCluster
 
+from bench.figures import pyplot, save
 from bench.progress import Progress
 from bench.stats import NotMeasuredError, median, ratio, rounded
 from panel_dask_operator.local import LocalAutoscaler
@@ -156,10 +157,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
 
 def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """Workers running over time in the last burst of each variant."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for index, (variant, timeline) in enumerate(result["timelines"].items()):
@@ -173,8 +171,4 @@ def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_ylabel("workers")
     ax.set_title("Burst on the local stack: workers requested (dashed) and running")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    path = out_dir / "autoscaler.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return [path]
+    return save(fig, out_dir, "autoscaler")

@@ -31,6 +31,7 @@ from distributed import Client
 
 from bench.bokeh_client import BrowserlessSession
 from bench.drivers import GuidePage, Outcome, TasksPage
+from bench.figures import pyplot, save
 from bench.load import Action, LoopLag, close_all, closed_loop, open_sessions
 from bench.progress import Progress
 from bench.servers import AppServer, PageServer, Server, local_dask, serving
@@ -178,10 +179,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
 
 def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """p50 and p99 overhead by concurrent sessions, the app against its baselines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     series = {
         "app (/tasks)": result["app"],
@@ -200,8 +198,4 @@ def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.set_title(f"offload overhead {key.split('_')[0]}")
     axes[0].set_ylabel("ms (click to result shown, minus task time)")
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "offload.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return [path]
+    return save(fig, out_dir, "offload")

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from bench.figures import pyplot, save
 from bench.progress import Progress
 from bench.stats import NotMeasuredError, rounded
 from panel_dask_app.testing import LocalDask, free_port, wait_for
@@ -289,10 +290,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
 
 def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """Replicas asked for, Deployments and Ready pods over time during the scale-up."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     timeline = result["timeline"]
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -307,8 +305,4 @@ def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_ylabel("workers")
     ax.set_title(f"Operator on kwok: 1 -> {result['target_ready_workers']} Ready workers")
     ax.legend()
-    fig.tight_layout()
-    path = out_dir / "operator_scale.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return [path]
+    return save(fig, out_dir, "operator_scale")

@@ -27,6 +27,7 @@ from typing import Any
 from distributed import Client
 
 from bench.drivers import TaskForm, TasksPage
+from bench.figures import pyplot, save
 from bench.load import Action, close_all, closed_loop, open_sessions
 from bench.progress import Progress
 from bench.servers import AppServer, PageServer, Server, local_dask, serving
@@ -152,10 +153,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
 
 def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """p50/p99 of the trivial callback, app against blocking callbacks."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     variants = {"app (async)": result["app"], **{
         "blocking .result()": result["baselines"]["blocking_callbacks"]}}  # fmt: skip
@@ -170,8 +168,4 @@ def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_ylabel("ms, choose a task → input reset")
     ax.set_title(f"Trivial callback while {result['loader_sessions']} sessions offload work")
     ax.legend()
-    fig.tight_layout()
-    path = out_dir / "responsiveness.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return [path]
+    return save(fig, out_dir, "responsiveness")

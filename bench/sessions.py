@@ -23,6 +23,7 @@ from typing import Any
 
 from bench.bokeh_client import BrowserlessSession
 from bench.drivers import TaskForm
+from bench.figures import pyplot, save
 from bench.load import Action, LoopLag, close_all, closed_loop, open_sessions
 from bench.progress import Progress
 from bench.servers import AppServer, PageServer, Server, local_dask, rss_bytes, serving
@@ -154,10 +155,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
 
 def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """Memory and p99 of the trivial callback against open sessions."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     variants = {"app (/tasks)": result["app"], "bare Panel page": result["baselines"][
         "bare_panel_page"]}  # fmt: skip
@@ -175,8 +173,4 @@ def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     lat.set_ylabel("trivial callback p99, ms")
     lat.set_title("latency")
     lat.legend(fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "sessions.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return [path]
+    return save(fig, out_dir, "sessions")
