@@ -61,6 +61,23 @@ def render(
     return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
+def server_dry_run(
+    control_plane: Any, namespace: str, docs: list[dict[str, Any]], manifest: Path
+) -> subprocess.CompletedProcess[str]:
+    """`kubectl apply --dry-run=server` of ``docs``; fails on refusal or a PodSecurity warning.
+
+    A namespace with warn=restricted makes the apiserver warn about Deployments
+    whose pods it would refuse, so a warning is a failure too.
+    """
+    manifest.write_text(yaml.safe_dump_all(docs))
+    result = attempt(
+        control_plane.kubectl, "apply", "--dry-run=server", "-n", namespace, "-f", str(manifest)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PodSecurity" not in result.stderr, result.stderr
+    return result
+
+
 def documents_of(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     """The documents of one kind."""
     return [doc for doc in docs if doc["kind"] == kind]

@@ -11,17 +11,16 @@ import copy
 from typing import Any
 
 import pytest
-import yaml
 from chart_cluster import (
     CHART_DIR,
     CI_CASES,
     RESTRICTED,
     apply_crds,
-    attempt,
     documents_of,
     pod_specs,
     render,
     run,
+    server_dry_run,
     values_file,
 )
 from dask_kubernetes.operator.controller.controller import (
@@ -65,14 +64,7 @@ def test_renders_and_passes_server_dry_run_in_restricted_namespace(
 ) -> None:
     namespace = namespace_factory(labels=RESTRICTED)
     docs = render(control_plane, "panel-dask", namespace, "-f", case_values(case))
-    manifest = tmp_path / "manifest.yaml"
-    manifest.write_text(yaml.safe_dump_all(docs))
-    result = attempt(
-        control_plane.kubectl, "apply", "--dry-run=server", "-n", namespace, "-f", str(manifest)
-    )
-    assert result.returncode == 0, result.stderr
-    # warn=restricted makes the apiserver warn about Deployments whose pods it would refuse.
-    assert "PodSecurity" not in result.stderr, result.stderr
+    result = server_dry_run(control_plane, namespace, docs, tmp_path / "manifest.yaml")
     assert result.stdout.count("(server dry run)") == len(docs)
 
 
@@ -107,13 +99,7 @@ def test_pods_dask_kubernetes_creates_are_admitted_as_restricted(
     children = dask_kubernetes_children(documents_of(docs, "DaskCluster")[0], namespace)
     deployments = [c for c in children if c["kind"] == "Deployment"]
     objects = children + [as_pod(d) for d in deployments]
-    manifest = tmp_path / "children.yaml"
-    manifest.write_text(yaml.safe_dump_all(objects))
-    result = attempt(
-        control_plane.kubectl, "apply", "--dry-run=server", "-n", namespace, "-f", str(manifest)
-    )
-    assert result.returncode == 0, result.stderr
-    assert "PodSecurity" not in result.stderr, result.stderr
+    server_dry_run(control_plane, namespace, objects, tmp_path / "children.yaml")
     service = children[1]
     assert service["metadata"]["name"] == "panel-dask-scheduler"
     assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {

@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_cluster import CHART_DIR, RESTRICTED, apply_crds, attempt, documents_of, render
+from chart_cluster import (
+    CHART_DIR,
+    RESTRICTED,
+    apply_crds,
+    attempt,
+    documents_of,
+    render,
+    server_dry_run,
+)
 
 pytestmark = pytest.mark.controlplane
 
@@ -61,16 +69,6 @@ def restricted_namespace(control_plane: Any, namespace_factory: Any) -> str:
     return namespace_factory(labels=RESTRICTED)
 
 
-def dry_run(control_plane: Any, namespace: str, docs: list[dict[str, Any]], tmp_path: Any) -> None:
-    manifest = tmp_path / "manifest.yaml"
-    manifest.write_text(yaml.safe_dump_all(docs))
-    result = attempt(
-        control_plane.kubectl, "apply", "--dry-run=server", "-n", namespace, "-f", str(manifest)
-    )
-    assert result.returncode == 0, result.stderr
-    assert "PodSecurity" not in result.stderr, result.stderr
-
-
 def test_no_auth_by_default(control_plane: Any) -> None:
     _, container = panel_container(render(control_plane, RELEASE, "ns"))
     assert AUTH_VARIABLES.isdisjoint(env_of(container))
@@ -91,7 +89,7 @@ def test_basic_auth_reads_users_from_a_mounted_secret(
     assert volume["secret"]["secretName"] == "panel-users"
     assert volume["secret"]["items"] == [{"key": "credentials.json", "path": "credentials.json"}]
     assert not [d for d in documents_of(docs, "Secret") if "users" in d["metadata"]["name"]]
-    dry_run(control_plane, restricted_namespace, docs, tmp_path)
+    server_dry_run(control_plane, restricted_namespace, docs, tmp_path / "manifest.yaml")
 
 
 def test_oauth_takes_client_credentials_only_from_the_secret(
@@ -111,7 +109,7 @@ def test_oauth_takes_client_credentials_only_from_the_secret(
     assert json.loads(env["PANEL_OAUTH_EXTRA_PARAMS"]["value"]) == {"organization": "acme"}
     assert "PANEL_OAUTH_REDIRECT_URI" not in env  # Panel derives it from the request
     assert "PANEL_BASIC_AUTH" not in env
-    dry_run(control_plane, restricted_namespace, docs, tmp_path)
+    server_dry_run(control_plane, restricted_namespace, docs, tmp_path / "manifest.yaml")
 
 
 OAUTH_TYPE = "panel.auth.type=oauth"
