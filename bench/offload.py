@@ -34,9 +34,10 @@ from bench.drivers import GuidePage, Outcome, TasksPage
 from bench.figures import pyplot, save
 from bench.load import Action, LoopLag, close_all, closed_loop, open_sessions
 from bench.progress import Progress
-from bench.servers import AppServer, PageServer, Server, local_dask, serving
+from bench.servers import AppServer, PageServer, Server, serving
 from bench.stats import NotMeasuredError, ratio, summary_ms
 from panel_dask_app.remote import run_task
+from panel_dask_app.testing import running_dask
 
 TASK = "sleep_seconds"
 TASK_SECONDS = 0.02
@@ -134,7 +135,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
             f"p99 {figures['p99_ms']} ms ({figures['n']} actions)"
         )
 
-    with local_dask(logs, plan.workers, plan.threads) as dask:
+    with running_dask(logs, plan.workers, plan.threads) as dask:
         for count in plan.levels:
             report("dask_client", asyncio.run(_client_level(dask.address, count, plan)))
         with serving(AppServer(logs, dask)) as app:

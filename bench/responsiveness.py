@@ -30,9 +30,10 @@ from bench.drivers import TaskForm, TasksPage
 from bench.figures import pyplot, save
 from bench.load import Action, close_all, closed_loop, open_sessions
 from bench.progress import Progress
-from bench.servers import AppServer, PageServer, Server, local_dask, serving
+from bench.servers import AppServer, PageServer, Server, serving
 from bench.stats import NotMeasuredError, ratio, summary_ms
 from panel_dask_app.remote import cluster_summary
+from panel_dask_app.testing import running_dask
 
 GRACE_S = 10.0
 
@@ -122,7 +123,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
     progress = Progress("responsiveness", 2)
     logs = Path(tempfile.mkdtemp(prefix="bench-responsiveness-"))
     results: dict[str, dict[str, Any]] = {}
-    with local_dask(logs, plan.workers, plan.threads) as dask:
+    with running_dask(logs, plan.workers, plan.threads) as dask:
         for name, server in (
             ("app", AppServer(logs, dask)),
             ("blocking_callbacks", PageServer(logs, dask, "blocking_tasks")),

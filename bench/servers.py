@@ -30,19 +30,6 @@ PAGES = Path(__file__).parent / "pages"
 REPO = Path(__file__).resolve().parents[1]
 
 
-@contextlib.contextmanager
-def local_dask(log_dir: Path, workers: int, threads: int) -> Iterator[LocalDask]:
-    """A real scheduler and ``workers`` worker processes of ``threads`` threads each."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    dask = LocalDask(log_dir)
-    try:
-        dask.start_scheduler()
-        dask.start_workers(count=workers, threads=threads)
-        yield dask
-    finally:
-        dask.close()
-
-
 class PageServer:
     """``panel serve`` of one bench page (``bench/pages/<name>.py``) beside the app's settings."""
 

@@ -26,8 +26,9 @@ from bench.drivers import TaskForm
 from bench.figures import pyplot, save
 from bench.load import Action, LoopLag, close_all, closed_loop, open_sessions
 from bench.progress import Progress
-from bench.servers import AppServer, PageServer, Server, local_dask, rss_bytes, serving
+from bench.servers import AppServer, PageServer, Server, rss_bytes, serving
 from bench.stats import NotMeasuredError, highest_under, linear_fit, ratio, rounded, summary_ms
+from panel_dask_app.testing import running_dask
 
 LIMIT_P99_MS = 100.0
 MIB = 2**20
@@ -128,7 +129,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
     plan = QUICK if quick else FULL
     progress = Progress("sessions", 2 * len(plan.levels))
     logs = Path(tempfile.mkdtemp(prefix="bench-sessions-"))
-    with local_dask(logs, workers=1, threads=1) as dask:
+    with running_dask(logs, workers=1, threads=1) as dask:
         with serving(AppServer(logs, dask)) as app:
             ours = asyncio.run(_ramp(app, plan, progress, "app"))
         progress.done = len(plan.levels)

@@ -7,6 +7,7 @@ Everything binds to 127.0.0.1 on free ports, so it runs beside a developer's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import os
@@ -17,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from distributed import LocalCluster
@@ -239,6 +240,19 @@ class LocalDask:
         for worker in self.workers:
             worker.stop()
         self.stop_scheduler()
+
+
+@contextlib.contextmanager
+def running_dask(log_dir: Path, workers: int, threads: int) -> Iterator[LocalDask]:
+    """A real scheduler and ``workers`` worker processes of ``threads`` threads, stopped after."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    dask = LocalDask(log_dir)
+    try:
+        dask.start_scheduler()
+        dask.start_workers(count=workers, threads=threads)
+        yield dask
+    finally:
+        dask.close()
 
 
 class PanelServer:

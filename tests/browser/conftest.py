@@ -6,18 +6,13 @@ The browser comes from tests/browser_fixtures.py (Debian's chromium, loopback on
 import pytest
 from browser_fixtures import loopback_context
 
-from panel_dask_app.testing import LocalDask, PanelServer
+from panel_dask_app.testing import PanelServer, running_dask
 
 
 @pytest.fixture(scope="module")
 def dask_for_browser(tmp_path_factory):
-    dask = LocalDask(tmp_path_factory.mktemp("dask"))
-    try:
-        dask.start_scheduler()
-        dask.start_workers(count=2, threads=2)
+    with running_dask(tmp_path_factory.mktemp("dask"), workers=2, threads=2) as dask:
         yield dask
-    finally:
-        dask.close()
 
 
 @pytest.fixture(scope="module")

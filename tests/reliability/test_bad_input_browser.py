@@ -12,7 +12,7 @@ import pytest
 from browser_fixtures import loopback_context
 from playwright.sync_api import expect
 
-from panel_dask_app.testing import LocalDask, PanelServer, http_status
+from panel_dask_app.testing import PanelServer, http_status, running_dask
 
 pytestmark = [pytest.mark.dask, pytest.mark.browser]
 
@@ -24,11 +24,7 @@ TABS = 6
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    dask = LocalDask(tmp_path_factory.mktemp("dask"))
-    panel = None
-    try:
-        dask.start_scheduler()
-        dask.start_workers(count=1, threads=2)
+    with running_dask(tmp_path_factory.mktemp("dask"), workers=1, threads=2) as dask:
         panel = PanelServer(
             tmp_path_factory.mktemp("panel"),
             dask,
@@ -37,12 +33,11 @@ def server(tmp_path_factory):
                 "PANEL_DASK_MAX_OUTSTANDING_TOTAL": str(PER_PROCESS),
             },
         )
-        panel.wait_ready()
-        yield panel
-    finally:
-        if panel is not None:
+        try:
+            panel.wait_ready()
+            yield panel
+        finally:
             panel.stop()
-        dask.close()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from distributed import Client
 from nginx_lb import NGINX, NginxBalancer
 from playwright.sync_api import expect
 
-from panel_dask_app.testing import HOST, LocalDask, PanelServer, free_port, http_status
+from panel_dask_app.testing import HOST, PanelServer, free_port, http_status, running_dask
 
 pytestmark = [pytest.mark.dask, pytest.mark.browser]
 
@@ -79,41 +79,37 @@ class User:
 @pytest.fixture
 def stack(tmp_path):
     assert os.path.exists(NGINX), "Debian's nginx is missing: run `make system-deps`"
-    (tmp_path / "dask").mkdir()
-    dask = LocalDask(tmp_path / "dask")
     servers = []
     balancer = None
     lb_port = free_port()
-    try:
-        dask.start_scheduler()
-        dask.start_workers(count=1, threads=2)
-        for index in range(REPLICAS):
-            log_dir = tmp_path / f"panel-{index}"
-            log_dir.mkdir()
-            servers.append(
-                PanelServer(
-                    log_dir,
-                    dask,
-                    extra_env={
-                        "PANEL_ALLOW_WEBSOCKET_ORIGIN": f"{HOST}:{lb_port},localhost:{lb_port}",
-                        "PANEL_USE_XHEADERS": "true",
-                        "PANEL_COOKIE_SECRET": COOKIE_SECRET,
-                    },
+    with running_dask(tmp_path / "dask", workers=1, threads=2) as dask:
+        try:
+            for index in range(REPLICAS):
+                log_dir = tmp_path / f"panel-{index}"
+                log_dir.mkdir()
+                servers.append(
+                    PanelServer(
+                        log_dir,
+                        dask,
+                        extra_env={
+                            "PANEL_ALLOW_WEBSOCKET_ORIGIN": f"{HOST}:{lb_port},localhost:{lb_port}",
+                            "PANEL_USE_XHEADERS": "true",
+                            "PANEL_COOKIE_SECRET": COOKIE_SECRET,
+                        },
+                    )
                 )
+            for server in servers:
+                server.wait_ready()
+            balancer = NginxBalancer(
+                tmp_path / "nginx", [f"{HOST}:{s.port}" for s in servers], port=lb_port
             )
-        for server in servers:
-            server.wait_ready()
-        balancer = NginxBalancer(
-            tmp_path / "nginx", [f"{HOST}:{s.port}" for s in servers], port=lb_port
-        )
-        balancer.start()
-        yield dask, servers, balancer
-    finally:
-        if balancer is not None:
-            balancer.stop()
-        for server in servers:
-            server.stop()
-        dask.close()
+            balancer.start()
+            yield dask, servers, balancer
+        finally:
+            if balancer is not None:
+                balancer.stop()
+            for server in servers:
+                server.stop()
 
 
 def test_killed_replica_user_gets_a_fresh_session_others_keep_theirs(chromium, stack):

@@ -15,20 +15,15 @@ from panel_dask_app.budget import ProcessBudget
 from panel_dask_app.client import DaskConnection
 from panel_dask_app.session import TaskSession
 from panel_dask_app.state import CANCELLED, FINISHED, SessionTasks
-from panel_dask_app.testing import LocalDask, eventually
+from panel_dask_app.testing import eventually, running_dask
 
 pytestmark = pytest.mark.dask
 
 
 @pytest.fixture(scope="module")
 def dask(tmp_path_factory):
-    cluster = LocalDask(tmp_path_factory.mktemp("dask"))
-    try:
-        cluster.start_scheduler()
-        cluster.start_workers(count=1, threads=2)
+    with running_dask(tmp_path_factory.mktemp("dask"), workers=1, threads=2) as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 async def sleep_tasks_on(address):

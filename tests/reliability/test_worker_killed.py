@@ -14,7 +14,7 @@ from distributed import Client
 from panel_dask_app.client import DaskConnection
 from panel_dask_app.session import TaskSession
 from panel_dask_app.state import ERROR, FINISHED, PROCESSING, SessionTasks
-from panel_dask_app.testing import LocalDask, eventually
+from panel_dask_app.testing import eventually, running_dask
 
 pytestmark = pytest.mark.dask
 
@@ -23,13 +23,8 @@ DURATIONS = ["4", "4.5", "5", "5.5"]
 
 @pytest.fixture
 def two_workers(tmp_path):
-    dask = LocalDask(tmp_path)
-    try:
-        dask.start_scheduler()
-        dask.start_workers(count=2, threads=1)
+    with running_dask(tmp_path, workers=2, threads=1) as dask:
         yield dask
-    finally:
-        dask.close()
 
 
 async def test_killed_worker_tasks_finish_with_right_results_and_show_the_retry(two_workers):
