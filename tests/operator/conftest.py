@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,3 +158,13 @@ def dask_processes(tmp_path: Path) -> Iterator[DaskProcesses]:
         yield procs
     finally:
         procs.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(control_plane: Any, namespace_factory: Any, tmp_path_factory: Any) -> Iterator[Any]:
+    """The chart, a scheduler, the worker kubelet and the operator, for one test module."""
+    # operator_cluster imports this conftest, so it is imported when first needed.
+    from operator_cluster import running_stack
+
+    with running_stack(control_plane, namespace_factory, tmp_path_factory) as running:
+        yield running

@@ -11,7 +11,6 @@ The namespace enforces the ``restricted`` Pod Security Standard.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +33,11 @@ from operator_cluster import (
     operator_kubeconfig,
     quiet_for,
     run,
-    running_stack,
     scaled,
     wait_until,
 )
 
 pytestmark = [pytest.mark.dask, pytest.mark.timeout(600)]
-
-
-@pytest.fixture(scope="module")
-def stack(
-    control_plane: Any, namespace_factory: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    with running_stack(control_plane, namespace_factory, tmp_path_factory) as running:
-        yield running
 
 
 def test_cluster_gets_its_scheduler_service_and_worker_group(stack: Stack) -> None:

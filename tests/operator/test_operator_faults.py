@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import signal
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from operator_cluster import (
     blocked_until,
     operator_kubeconfig,
     quiet_for,
-    running_stack,
     scaled,
     wait_until,
 )
@@ -33,14 +31,6 @@ from panel_dask_testcluster.proxy import LoopbackProxy
 pytestmark = [pytest.mark.dask, pytest.mark.timeout(600)]
 
 OUTAGE_SECONDS = 30
-
-
-@pytest.fixture(scope="module")
-def stack(
-    control_plane: Any, namespace_factory: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    with running_stack(control_plane, namespace_factory, tmp_path_factory) as running:
-        yield running
 
 
 def restart_operator(stack: Stack, **settings: Any) -> None:
