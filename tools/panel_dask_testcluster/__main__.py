@@ -1,4 +1,7 @@
-"""``python -m panel_dask_testcluster build|up|down|status``.
+"""``python -m panel_dask_testcluster build|build-node|up|down|status``.
+
+``build`` makes the control plane's binaries, ``build-node`` the kind node's
+(kubelet, kubeadm, kube-proxy, kind, CoreDNS, kube-router, pause, capwrap).
 
 ``up`` leaves the control plane running and ends with two lines a shell can
 ``eval``: ``export KUBECONFIG=...`` and ``export PATH=...:$PATH``.
@@ -11,22 +14,26 @@ import sys
 from pathlib import Path
 
 from panel_dask_testcluster import cluster
-from panel_dask_testcluster.build import BuildError, build
+from panel_dask_testcluster.build import BuildError, build, build_node
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m panel_dask_testcluster", description=__doc__)
-    parser.add_argument("command", choices=["build", "up", "down", "status"])
+    parser.add_argument("command", choices=["build", "build-node", "up", "down", "status"])
     parser.add_argument(
         "--state-dir", type=Path, default=cluster.default_state_dir(),
         help="where the control plane keeps certificates, data and logs (default: %(default)s)",
     )  # fmt: skip
-    parser.add_argument("--force", action="store_true", help="build: rebuild even if cached")
+    parser.add_argument(
+        "--force", action="store_true", help="build, build-node: rebuild even if cached"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
             build(force=args.force)
+        elif args.command == "build-node":
+            build_node(force=args.force)
         elif args.command == "up":
             if (args.state_dir / "state.json").exists():
                 print("stopping the previous control plane first", file=sys.stderr)

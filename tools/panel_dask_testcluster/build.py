@@ -1,24 +1,44 @@
-"""Build kube-apiserver & co., etcd, kwok and helm with ``go``, once per pin set.
+"""Build the test clusters' binaries with ``go``, once per pin set.
 
-Everything comes from the Go module proxy through the modules in tools/go/. A
-finished build is a folder under the cache named after the pins
-(:func:`panel_dask_testcluster.pins.bin_dir`); it is reused until a pin changes.
+``build``: kube-apiserver & co., etcd, kwok and helm for the test control plane.
+``build-node``: what a kind node needs (kubelet, kubeadm, kube-proxy, kind, CoreDNS,
+kube-router, pause, capwrap). Everything comes from the Go module proxy through
+the modules in tools/go/ (pause: gcc on the C file in the pinned k8s.io/kubernetes
+module). A finished build is a folder under the cache named after the pins
+(:func:`panel_dask_testcluster.pins.bin_dir`, :func:`~panel_dask_testcluster.pins.node_bin_dir`);
+it is reused until a pin changes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from panel_dask_testcluster.pins import GO_MODULES, RENAMES, TOOLS, Tool, bin_dir
+from panel_dask_testcluster.pins import (
+    COREDNS_VERSION,
+    GO_MODULES,
+    KIND_VERSION,
+    KUBE_ROUTER_VERSION,
+    KUBERNETES_VERSION,
+    NODE_TOOLS,
+    PAUSE_CFLAGS,
+    PAUSE_VERSION,
+    RENAMES,
+    TOOLS,
+    Tool,
+    bin_dir,
+    node_bin_dir,
+)
 
 STAGES_FILE = "kwok-stages.yaml"
 # kwok's own stage definitions: nodes become Ready (with a lease), pods Ready with an IP,
@@ -30,6 +50,20 @@ KWOK_STAGES = (
     "kustomize/stage/pod/fast/pod-complete.yaml",
     "kustomize/stage/pod/fast/pod-delete.yaml",
 )
+
+
+PAUSE = "pause"
+# A finished node build runs each of these and expects the pinned version in the output,
+# so a wrong -X path never lands in the cache. capwrap is left out: it only execs runc.
+NODE_VERSION_CHECKS = {
+    "kubelet": (["--version"], f"Kubernetes {KUBERNETES_VERSION}"),
+    "kubeadm": (["version", "-o", "short"], KUBERNETES_VERSION),
+    "kube-proxy": (["--version"], f"Kubernetes {KUBERNETES_VERSION}"),
+    "kind": (["version"], f"kind {KIND_VERSION}"),
+    "coredns": (["-version"], f"CoreDNS-{COREDNS_VERSION.lstrip('v')}"),
+    "kube-router": (["--version"], KUBE_ROUTER_VERSION),
+    PAUSE: (["-v"], f"pause.c v{PAUSE_VERSION}-"),
+}
 
 
 class BuildError(RuntimeError):
@@ -140,27 +174,102 @@ def _build_lock(target: Path) -> Iterator[None]:
         yield
 
 
-def build(force: bool = False) -> Path:
-    """Build every tool unless this pin set is cached; returns the bin folder."""
-    target = bin_dir()
+Step = tuple[str, Callable[[Path], None]]
+
+
+def _tool_step(tool: Tool) -> Step:
+    names = ", ".join(RENAMES.get(b, b) for b in tool.binaries)
+    return names, lambda out_dir: build_tool(tool, out_dir)
+
+
+def _build_set(
+    target: Path,
+    what: str,
+    steps: list[Step],
+    finish: Callable[[Path], None],
+    done: Callable[[Path], bool],
+    force: bool,
+) -> Path:
+    """Run ``steps``, then ``finish``, in a staging folder moved to ``target`` unless done."""
     if shutil.which("go") is None:
-        raise BuildError("the go command is not on PATH; Go 1.26 or newer builds the test tools")
+        raise BuildError(f"the go command is not on PATH; Go 1.26 or newer builds the {what}")
     with _build_lock(target):
-        if is_built(target) and not force:
-            print(f"test tools up to date in {target}")
+        if done(target) and not force:
+            print(f"{what} up to date in {target}")
             return target
         staging = Path(tempfile.mkdtemp(prefix="bin.", dir=target.parent.parent))
         try:
-            for index, tool in enumerate(TOOLS, start=1):
-                names = ", ".join(RENAMES.get(b, b) for b in tool.binaries)
-                print(f"[{index}/{len(TOOLS)}] building {names}", flush=True)
-                build_tool(tool, staging)
-            write_kwok_stages(staging)
+            for index, (names, step) in enumerate(steps, start=1):
+                print(f"[{index}/{len(steps)}] building {names}", flush=True)
+                step(staging)
+            finish(staging)
             if target.exists():
                 shutil.rmtree(target)
             target.parent.mkdir(parents=True, exist_ok=True)
             staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    print(f"test tools built in {target}", file=sys.stderr)
+    print(f"{what} built in {target}", file=sys.stderr)
     return target
+
+
+def build(force: bool = False) -> Path:
+    """Build every tool unless this pin set is cached; returns the bin folder."""
+    steps = [_tool_step(tool) for tool in TOOLS]
+    return _build_set(bin_dir(), "test tools", steps, write_kwok_stages, is_built, force)
+
+
+def node_expected_binaries() -> list[str]:
+    """Every file a complete kind-node build leaves in its bin folder."""
+    # Traefik: "traefik" joins this list.
+    return [*(RENAMES.get(b, b) for tool in NODE_TOOLS for b in tool.binaries), PAUSE]
+
+
+def is_node_built(target: Path | None = None) -> bool:
+    """True when every binary of the kind-node pin set is already in the cache."""
+    target = target or node_bin_dir()
+    return all((target / name).exists() for name in node_expected_binaries())
+
+
+def build_pause(out_dir: Path) -> None:
+    """Compile Kubernetes' pause.c from the pinned k8s.io/kubernetes module, statically."""
+    if shutil.which("gcc") is None:
+        raise BuildError("gcc is not on PATH; it compiles the pause binary (apt-get install gcc)")
+    download = _go(
+        ["mod", "download", "-json", "k8s.io/kubernetes"], GO_MODULES / "kubernetes-node"
+    )
+    pause_dir = Path(json.loads(download)["Dir"]) / "build" / "pause"
+    tag = re.search(r"^TAG \?= *(\S+)", (pause_dir / "Makefile").read_text(), re.MULTILINE)
+    if tag is None or tag.group(1) != PAUSE_VERSION:
+        found = tag.group(1) if tag else "no TAG"
+        raise BuildError(f"{pause_dir}/Makefile has {found}; pins.PAUSE_VERSION is {PAUSE_VERSION}")
+    command = ["gcc", *PAUSE_CFLAGS, "-o", str(out_dir / PAUSE), str(pause_dir / "linux/pause.c")]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"{' '.join(command)} failed:\n{result.stderr.strip()}")
+
+
+def check_node_versions(out_dir: Path) -> None:
+    """Run each built binary's version command; it must name the pinned version."""
+    for name, (args, expected) in NODE_VERSION_CHECKS.items():
+        result = subprocess.run(
+            [str(out_dir / name), *args], capture_output=True, text=True, timeout=60
+        )
+        output = result.stdout + result.stderr
+        if result.returncode != 0 or expected not in output:
+            raise BuildError(f"{name} {' '.join(args)}: expected {expected!r}, got:\n{output}")
+
+
+def build_node(force: bool = False) -> Path:
+    """Build the kind-node pin set unless it is cached; returns its bin folder."""
+    target = node_bin_dir()
+    return _build_set(
+        target, "kind node tools", node_steps(), check_node_versions, is_node_built, force
+    )
+
+
+def node_steps() -> list[Step]:
+    """The kind-node build, one progress line each: the Go tools, then pause."""
+    # Traefik: append ("traefik", traefik.build_traefik) here, imported in this function
+    # (traefik.py imports this module), and a version check to NODE_VERSION_CHECKS.
+    return [*(_tool_step(tool) for tool in NODE_TOOLS), (f"{PAUSE} (gcc)", build_pause)]

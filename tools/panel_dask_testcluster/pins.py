@@ -1,5 +1,8 @@
-"""What the test control plane is built from, and where the built binaries live.
+"""What the test clusters are built from, and where the built binaries live.
 
+Two pin sets, each with its own cache folder: the control plane (``build``:
+kube-apiserver & co., etcd, kwok, helm) and the kind node (``build-node``:
+kubelet, kubeadm, kube-proxy, kind, CoreDNS, kube-router, pause, capwrap).
 The versions below must match the Go modules in tools/go/*/go.mod; changing one
 changes the cache folder, so the next build rebuilds instead of reusing.
 """
@@ -115,3 +118,95 @@ def pin_key() -> str:
 def bin_dir() -> Path:
     """Where this pin set's binaries are (or will be) built."""
     return cache_root() / "tools" / pin_key() / "bin"
+
+
+# The kind node's pin set: what `kind create cluster` needs inside and beside the
+# node image, built from the same Kubernetes release as the control plane.
+KIND_VERSION = "v0.33.0"
+COREDNS_VERSION = "v1.15.0"
+KUBE_ROUTER_VERSION = "v2.1.0"
+# build/pause/Makefile's TAG in the pinned k8s.io/kubernetes module (the build checks it);
+# kubeadm of this release expects the pause image with this tag.
+PAUSE_VERSION = "3.10.2"
+# pause.c prints this for -v; upstream's Makefile passes -DVERSION=v$(TAG)-$(REV).
+PAUSE_CFLAGS = (
+    "-Os",
+    "-Wall",
+    "-Werror",
+    "-static",
+    f"-DVERSION=v{PAUSE_VERSION}-{KUBERNETES_VERSION}",
+)
+
+_KUBE_ROUTER_VERSION_PKG = "github.com/cloudnativelabs/kube-router/v2/pkg/version"
+
+NODE_TOOLS: tuple[Tool, ...] = (
+    Tool(
+        module="kubernetes-node",
+        packages=(
+            "k8s.io/kubernetes/cmd/kubelet",
+            "k8s.io/kubernetes/cmd/kubeadm",
+            "k8s.io/kubernetes/cmd/kube-proxy",
+        ),
+        ldflags=_kube_version_ldflags("k8s.io/component-base/version", KUBERNETES_VERSION)
+        + _kube_version_ldflags("k8s.io/client-go/pkg/version", KUBERNETES_VERSION),
+    ),
+    Tool(module="kind", packages=("sigs.k8s.io/kind",)),
+    Tool(
+        module="coredns",
+        packages=("github.com/coredns/coredns",),
+        ldflags=(f"-X github.com/coredns/coredns/coremain.GitCommit={COREDNS_VERSION}",),
+    ),
+    Tool(
+        module="kube-router",
+        packages=("github.com/cloudnativelabs/kube-router/v2/cmd/kube-router",),
+        ldflags=(
+            f"-X {_KUBE_ROUTER_VERSION_PKG}.Version={KUBE_ROUTER_VERSION}",
+            f"-X {_KUBE_ROUTER_VERSION_PKG}.BuildDate=1970-01-01T00:00:00Z",
+        ),
+    ),
+    # Our own runc wrapper (tools/go/capwrap/main.go says why).
+    Tool(module="capwrap", packages=("paneldask/tools/capwrap",)),
+    # Traefik, the kind cluster's ingress controller, joins this set from its own
+    # module tools/go/traefik with its version and build in
+    # tools/panel_dask_testcluster/traefik.py. It is not a plain Tool here: its
+    # module needs generated dependency copies before `go build`. The three places
+    # to add it are marked "Traefik:" (node_pin_key below, build.node_expected_binaries
+    # and build.node_steps).
+)
+
+# Versions (not from a go.mod) that go into the node cache key as well.
+NODE_VERSIONS = (
+    KUBERNETES_VERSION,
+    KIND_VERSION,
+    COREDNS_VERSION,
+    KUBE_ROUTER_VERSION,
+    PAUSE_VERSION,
+)
+
+
+def _module_files(module: str) -> list[Path]:
+    """go.mod, go.sum and the non-test Go sources (our own modules have some) of one module."""
+    folder = GO_MODULES / module
+    names = [folder / "go.mod", folder / "go.sum"]
+    names += sorted(p for p in folder.glob("*.go") if not p.name.endswith("_test.go"))
+    return [p for p in names if p.exists()]
+
+
+def node_pin_key() -> str:
+    """A short name for the kind-node pin set: versions, flags and every module file byte."""
+    digest = hashlib.sha256()
+    for version in NODE_VERSIONS:
+        digest.update(version.encode())
+    digest.update(" ".join(PAUSE_CFLAGS).encode())
+    for tool in NODE_TOOLS:
+        digest.update(" ".join((tool.module, *tool.packages, *tool.ldflags)).encode())
+        for path in _module_files(tool.module):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    # Traefik: its module files and traefik.py's generation key go in here too.
+    return f"node-k8s-{KUBERNETES_VERSION}-{digest.hexdigest()[:12]}"
+
+
+def node_bin_dir() -> Path:
+    """Where the kind-node pin set's binaries are (or will be) built."""
+    return cache_root() / "node" / node_pin_key() / "bin"
