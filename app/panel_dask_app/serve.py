@@ -21,6 +21,8 @@ INDEX_TEMPLATE = Path(__file__).parent / "index.html"
 PAGES = ("tasks", "dashboard")
 INDEX_TITLES = {"tasks": "Run tasks on Dask", "dashboard": "Dask dashboard"}
 HEALTH_ENDPOINT = "health"
+# Routes the server adds ahead of its pages: the 403 for the scheduler API path.
+PLUGINS = ("panel_dask_app.refused",)
 
 
 def page_paths() -> list[Path]:
@@ -59,6 +61,8 @@ def build_command(settings: Settings, extra_args: Sequence[str] = ()) -> list[st
         # Panel keys index titles by route, leading slash included.
         *(f"/{page}={title}" for page, title in INDEX_TITLES.items()),
     ]
+    for plugin in PLUGINS:
+        command += ["--plugins", plugin]
     for origin in settings.allow_websocket_origin:
         command += ["--allow-websocket-origin", origin]
     if settings.use_xheaders:

@@ -1,5 +1,7 @@
-"""`panel-dask-serve` as a process: health and pages while no scheduler answers, bad settings."""
+"""`panel-dask-serve` as a process: health and pages while no scheduler answers, bad settings,
+and the 403 it answers for the scheduler's API path the chart's Ingress routes to it."""
 
+import httpx
 import pytest
 
 from panel_dask_app.testing import LocalDask, PanelServer, http_status, wait_for
@@ -32,3 +34,20 @@ def test_bad_settings_stop_the_server_with_the_variable_named(tmp_path):
         server.process.log_tail()
     )
     server.stop()
+
+
+def test_refuses_the_scheduler_api_path_for_every_method(tmp_path):
+    """The chart routes /dask/api on the Ingress to Panel; this is the answer a browser gets."""
+    server = PanelServer(tmp_path, LocalDask(tmp_path))
+    try:
+        server.wait_ready()
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for path in ["/dask/api", "/dask/api/", "/dask/api/v1", "/dask/api/v1/retire_workers"]:
+                for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]:
+                    response = client.request(method, path, json={"workers": ["w"]})
+                    assert response.status_code == 403, (method, path, response.text)
+            # Only that prefix: Panel's own pages and unknown paths answer as before.
+            assert client.get("/tasks").status_code == 200
+            assert client.get("/dask/apix").status_code == 404
+    finally:
+        server.stop()

@@ -27,6 +27,8 @@ def test_command_serves_every_page_with_contract_flags():
     assert flag_values(command, "--allow-websocket-origin") == ["localhost:5006", "127.0.0.1:5006"]
     assert "--use-xheaders" not in command
     assert "--cookie-secret" not in command
+    # The handler that refuses the scheduler API path the chart's Ingress sends here.
+    assert flag_values(command, "--plugins") == ["panel_dask_app.refused"]
 
 
 def test_command_follows_settings_and_appends_extra_args():
