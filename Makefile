@@ -22,7 +22,7 @@ $(STAMP): $(PYPROJECTS)
 	@echo "==> creating $(VENV) and installing panel-dask (app, operator, test tools)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e 'app[dev]' -e 'operator[dev]' -e tools
+	$(PY) -m pip install --quiet -c constraints.txt -e 'app[dev,scheduler]' -e 'operator[dev]' -e tools
 	touch $@
 
 venv: $(STAMP) ## create the virtualenv and install everything editable

@@ -25,11 +25,13 @@ RUN python3 -m venv /opt/panel-dask
 COPY constraints.txt ./
 COPY app/pyproject.toml app/
 # Dependencies first, against a placeholder package, so editing the app's code
-# reuses this (slow) layer and only the last install step reruns.
+# reuses this (slow) layer and only the last install step reruns. The
+# `scheduler` extra (app/pyproject.toml) is what `dask scheduler` needs from
+# this image: the chart runs its scheduler from it, and the operator reads /metrics.
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
     && mkdir -p app/panel_dask_app && touch app/panel_dask_app/__init__.py \
-    && /opt/panel-dask/bin/pip install --quiet -c constraints.txt ./app \
+    && /opt/panel-dask/bin/pip install --quiet -c constraints.txt './app[scheduler]' \
     && /opt/panel-dask/bin/pip uninstall --quiet --yes panel-dask-app
 COPY app/ app/
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip \

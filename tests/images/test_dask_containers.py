@@ -1,31 +1,73 @@
-"""The app image as Dask scheduler plus worker; a client on the host runs tasks on them.
+"""The app image as Dask scheduler plus worker, configured as the chart configures them.
 
-Both containers use the host network bound to 127.0.0.1, so every connection
-(client to scheduler, worker to scheduler) stays on loopback.
+The scheduler's arguments and environment come from the chart itself (`helm
+template` of the DaskCluster), so the image is tested with what Kubernetes runs.
+Two set-ups: on the host network bound to 127.0.0.1 (a client on the host runs
+tasks on a container worker), and exactly the chart's command on Docker's
+bridge network with the dashboard port published on loopback (what the
+operator reads from the scheduler).
 """
 
 import asyncio
+import os
+import subprocess
+import tempfile
+from pathlib import Path
 
+import aiohttp
 import pytest
+import yaml
 from distributed import Client
 
 from panel_dask_app import tasks
+from panel_dask_operator import metrics
+from panel_dask_testcluster import build
 
 pytestmark = [pytest.mark.docker, pytest.mark.dask]
 
 CONNECT_TIMEOUT_S = 120
-# The scheduler's HTTP routes as the chart enables them (contract): the API
-# route, off by default, is what the operator reads queue counts from.
-HTTP_ROUTES = (
-    '["distributed.http.scheduler.prometheus","distributed.http.scheduler.info",'
-    '"distributed.http.scheduler.json","distributed.http.health","distributed.http.proxy",'
-    '"distributed.http.statics","distributed.http.scheduler.api"]'
-)
+CHART = Path(__file__).resolve().parents[2] / "charts/panel-dask"
+DASK_CLUSTER_TEMPLATE = "templates/dask/daskcluster.yaml"
+
+
+@pytest.fixture(scope="module")
+def chart_scheduler():
+    """The scheduler container of the DaskCluster the chart renders with default values."""
+    helm = build.build() / "helm"
+    with tempfile.TemporaryDirectory() as home:
+        env = {
+            **os.environ,
+            **{f"HELM_{d}_HOME": f"{home}/{d}" for d in ("CACHE", "CONFIG", "DATA")},
+        }
+        result = subprocess.run(
+            [str(helm), "template", "panel-dask", str(CHART), "--show-only", DASK_CLUSTER_TEMPLATE],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [cluster] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    [container] = cluster["spec"]["scheduler"]["spec"]["containers"]
+    # docker run can pass literal values only; the chart's scheduler has no other kind.
+    assert all("value" in variable for variable in container.get("env", [])), container["env"]
+    return container
+
+
+def docker_env(container):
+    """`--env` options for a container's literal environment variables."""
+    return tuple(
+        option
+        for variable in container.get("env", [])
+        for option in ("--env", f"{variable['name']}={variable['value']}")
+    )
+
+
+def container_port(container, name):
+    [port] = [p["containerPort"] for p in container["ports"] if p["name"] == name]
+    return port
 
 
 @pytest.fixture
-def dask_cluster(images, run_container, loopback_port, wait_for_http):
-    """A scheduler (with the chart's dashboard prefix and HTTP API) and one worker."""
+def dask_cluster(images, run_container, loopback_port, wait_for_http, chart_scheduler):
+    """A scheduler (with the chart's HTTP routes and dashboard prefix) and one worker."""
     port, dashboard = loopback_port(), loopback_port()
     scheduler = run_container(
         images["app"],
@@ -39,11 +81,8 @@ def dask_cluster(images, run_container, loopback_port, wait_for_http):
         f"127.0.0.1:{dashboard}",
         "--dashboard-prefix",
         "/dask",
-        options=(
-            "--network", "host",
-            "--env", f"DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES={HTTP_ROUTES}",
-        ),
-    )  # fmt: skip
+        options=("--network", "host", *docker_env(chart_scheduler)),
+    )
     address = f"tcp://127.0.0.1:{port}"
     wait_for_http(f"http://127.0.0.1:{dashboard}/dask/health", scheduler)
     worker = run_container(
@@ -103,3 +142,82 @@ def test_scheduler_serves_its_http_api_under_the_dashboard_prefix(dask_cluster, 
     status, body = wait_for_http(f"{http_base}/api/v1", scheduler)
     assert status == 200, body
     assert "API V1" in body
+
+
+@pytest.fixture
+def chart_run_scheduler(
+    images, docker, run_container, loopback_port, wait_for_http, chart_scheduler
+):
+    """The scheduler exactly as the chart runs it, and one worker connected to it.
+
+    Returns the base URL the operator would use (dashboard port and prefix),
+    reached through the published dashboard port, and the worker's name.
+    """
+    dashboard = container_port(chart_scheduler, "http-dashboard")
+    host_port = loopback_port()
+    scheduler = run_container(
+        images["app"],
+        *chart_scheduler["args"],
+        options=("--publish", f"127.0.0.1:{host_port}:{dashboard}", *docker_env(chart_scheduler)),
+    )
+    probe = chart_scheduler["readinessProbe"]["httpGet"]["path"]
+    status, body = wait_for_http(f"http://127.0.0.1:{host_port}{probe}", scheduler)
+    assert status == 200, body
+    # The worker reaches the scheduler on the bridge network, as a pod reaches its Service.
+    ip = docker.inspect(scheduler)["NetworkSettings"]["IPAddress"]
+    address = f"tcp://{ip}:{container_port(chart_scheduler, 'tcp-comm')}"
+    name = "chart-worker"
+    run_container(
+        images["app"], "dask", "worker", address, "--name", name, "--nthreads", "2",
+        "--no-dashboard",
+    )  # fmt: skip
+    return f"http://127.0.0.1:{host_port}{metrics.DASHBOARD_PREFIX}", name
+
+
+def test_chart_serves_the_scheduler_where_the_operator_looks(chart_scheduler):
+    """The operator's in-cluster URL is the chart's dashboard port and prefix."""
+    args = chart_scheduler["args"]
+    assert args[args.index("--dashboard-prefix") + 1] == metrics.DASHBOARD_PREFIX
+    assert container_port(chart_scheduler, "http-dashboard") == metrics.DASHBOARD_PORT
+
+
+async def test_scheduler_as_the_chart_runs_it_serves_what_the_operator_reads(chart_run_scheduler):
+    base, worker = chart_run_scheduler
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/metrics") as response:
+            text = await response.text()
+            assert response.status == 200, text
+            assert response.content_type == "text/plain", response.content_type
+        # Prometheus text with the scheduler's own series, not distributed's
+        # "Prometheus metrics are not available" placeholder.
+        assert "# TYPE dask_scheduler_tasks gauge" in text, text[:500]
+        assert "# TYPE dask_scheduler_workers gauge" in text, text[:500]
+        tasks_by_state, _ = metrics.parse_states(text)
+        assert set(tasks_by_state) == set(metrics.TASK_STATES)
+
+        async with session.get(f"{base}/json/counts.json") as response:
+            assert response.status == 200
+            assert "cores" in await response.json(content_type=None)
+
+        # The operator's whole read: Prometheus counts, JSON counts, the worker table.
+        snapshot = await fetch_when(session, base, lambda s: s.ready_workers == 1)
+        assert snapshot.threads == 2
+        assert [w.name for w in snapshot.workers] == [worker]
+        assert snapshot.idle_workers() == list(snapshot.workers)
+
+        # The API route graceful scale-down calls (off unless the chart enables it).
+        retired = await metrics.retire_workers(
+            session, base, addresses=[snapshot.workers[0].address], time_limit=60
+        )
+        assert retired == [worker]
+
+
+async def fetch_when(session, base, done, timeout_s=CONNECT_TIMEOUT_S):
+    """The operator's snapshot of the scheduler once ``done(snapshot)`` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        snapshot = await metrics.fetch_snapshot(session, base)
+        if done(snapshot) or loop.time() > deadline:
+            return snapshot
+        await asyncio.sleep(0.5)
