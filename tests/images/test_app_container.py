@@ -37,6 +37,13 @@ def test_serves_the_app_pages(panel_server, wait_for_http):
     assert "bokeh" in tasks_page.lower(), "the tasks page should be a Bokeh/Panel document"
 
 
+def test_refuses_the_scheduler_api_path_the_ingress_sends_here(panel_server, wait_for_http):
+    """The chart routes /dask/api to Panel; the image's server must refuse it, not 404."""
+    container, base, _ = panel_server
+    status, body = wait_for_http(f"{base}/dask/api/v1/retire_workers", container)
+    assert status == 403, body
+
+
 def test_runs_as_non_root(panel_server, docker):
     container, _, _ = panel_server
     assert docker.main_process_uid(container) == 1000
