@@ -45,10 +45,10 @@ cluster-down: $(STAMP) ## stop the local control plane and remove its state
 images: ## build panel-dask-app:dev and panel-dask-operator:dev (LOCAL_BASE=1: local Debian base, no registry)
 	LOCAL_BASE=$(LOCAL_BASE) bash images/build.sh
 
-kind-up: ## kind cluster + ingress-nginx + images + chart; prints the app's URL
-	LOCAL_BASE=$(LOCAL_BASE) bash hack/kind-up.sh
+kind-up: $(STAMP) system-deps ## kind cluster + Traefik + images + chart, built offline (KIND_IMAGES=upstream pulls); prints the URL
+	bash hack/kind-up.sh
 
-kind-down: ## delete the kind cluster made by kind-up
+kind-down: ## delete the kind cluster made by kind-up and undo its host changes
 	bash hack/kind-down.sh
 
 docker-up: system-deps ## start a Docker daemon unless one answers (log under ~/.cache/panel-dask/dockerd)

@@ -1,93 +1,83 @@
 #!/usr/bin/env bash
 # `make kind-up`: panel-dask on a local kind cluster, from nothing to a URL.
-# Creates the cluster from kind-config.yaml (or reuses it), installs a pinned
-# ingress-nginx, builds the images and loads them into the nodes, installs the
-# chart with the kind values, waits until the app answers, prints the URLs.
-# Idempotent: every step converges on an existing cluster.
+# Each step prints what it does and converges on what already exists:
+#   1. tools: kind, kubectl and helm at the project's pins (built with go, cached)
+#   2. host: a Docker daemon, and the runc wrapper where the host's capability
+#      bounding set cannot give a privileged container every capability
+#   3. images: KIND_IMAGES=local (default) builds the kind node image and
+#      Traefik's image here, pulling nothing; KIND_IMAGES=upstream uses kind's
+#      default node image and Traefik's official image from a registry
+#   4. the cluster from kind-config.yaml, Traefik as its ingress controller
+#   5. the app and operator images, loaded into the node; the chart, installed
+#      with the kind values; then it waits until the app answers and prints URLs
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-
+py=${PYTHON:-$root/.venv/bin/python}
 cluster=${KIND_CLUSTER_NAME:-panel-dask}
 context=kind-$cluster
 release=${RELEASE:-panel-dask}
 namespace=${NAMESPACE:-panel-dask}
 values=${KIND_VALUES:-charts/panel-dask/values-kind.yaml}
-# Pinned: the kind provider manifest of this controller release.
-ingress_version=${INGRESS_NGINX_VERSION:-controller-v1.14.3}
-ingress_manifest=${INGRESS_NGINX_MANIFEST:-https://raw.githubusercontent.com/kubernetes/ingress-nginx/$ingress_version/deploy/static/provider/kind/deploy.yaml}
+images_from=${KIND_IMAGES:-local}
 wait_s=${KIND_WAIT_SECONDS:-300}
-wait_timeout=${wait_s}s
 app_url=http://localhost/
-# The chart's resource names: the release name, suffixed unless it says panel-dask.
 fullname=$release
 [[ $release == *panel-dask* ]] || fullname=$release-panel-dask
-
 step() { echo "==> $*"; }
 
-step "checking tools: docker, kind, kubectl, helm"
-missing=()
-command -v docker >/dev/null 2>&1 ||
-  missing+=("docker   https://docs.docker.com/engine/install/ (with the buildx plugin), or Debian: apt-get install docker.io")
-command -v kind >/dev/null 2>&1 ||
-  missing+=("kind     go install sigs.k8s.io/kind@v0.33.0, or https://kind.sigs.k8s.io/docs/user/quick-start/#installation")
-command -v kubectl >/dev/null 2>&1 ||
-  missing+=("kubectl  https://kubernetes.io/docs/tasks/tools/#kubectl")
-command -v helm >/dev/null 2>&1 ||
-  missing+=("helm     https://helm.sh/docs/intro/install/")
-if ((${#missing[@]})); then
-  echo "missing tools; install them and rerun make kind-up:" >&2
-  printf '  %s\n' "${missing[@]}" >&2
-  exit 1
-fi
-if ! docker info >/dev/null 2>&1; then
-  echo "the Docker daemon does not answer: start it (e.g. sudo systemctl start docker)" >&2
-  exit 1
-fi
-if [[ ! -f $values ]]; then
-  echo "kind values file $values not found (set KIND_VALUES=path)" >&2
-  exit 1
-fi
+case $images_from in local | upstream) ;; *)
+  echo "KIND_IMAGES=$images_from: allowed values are local (build every image here) and upstream (pull)" >&2
+  exit 2
+  ;;
+esac
+[[ -f $values ]] || { echo "kind values file $values not found (set KIND_VALUES=path)" >&2; exit 1; }
 
+step "1/5 tools: kind, kubectl, helm at the project's pins (built once, cached)"
+tools_bin=$("$py" -m panel_dask_testcluster build --print-bin-dir)
+node_bin=$("$py" -m panel_dask_testcluster build-node --print-bin-dir)
+export PATH=$node_bin:$tools_bin:$PATH
+
+step "2/5 host: Docker daemon and runtime"
+bash hack/dockerd-up.sh
+bash hack/kind/host-runtime.sh
+
+step "3/5 images ($images_from)"
+node_image=()
+traefik_image=${TRAEFIK_IMAGE:-}
+if [[ $images_from == local ]]; then
+  node_image=(--image "$(bash hack/kind/node-image.sh)")
+  traefik_image=$(bash hack/kind/traefik-image.sh)
+fi
+traefik_image=${traefik_image:-traefik:$("$py" -c 'from panel_dask_testcluster.pins import TRAEFIK_VERSION; print(TRAEFIK_VERSION)')}
+
+step "4/5 cluster $cluster and its ingress controller (Traefik, $traefik_image)"
 if kind get clusters 2>/dev/null | grep -qx "$cluster"; then
-  step "reusing kind cluster $cluster"
+  echo "    reusing kind cluster $cluster"
 else
-  step "creating kind cluster $cluster from kind-config.yaml"
-  kind create cluster --name "$cluster" --config kind-config.yaml --wait "$wait_timeout"
+  kind create cluster --name "$cluster" --config kind-config.yaml "${node_image[@]}" --wait "${wait_s}s"
 fi
 kubectl() { command kubectl --context "$context" "$@"; }
+[[ $images_from == local ]] && kind load docker-image --name "$cluster" "$traefik_image" >/dev/null
+sed "s|image: IMAGE|image: $traefik_image|" hack/kind/traefik.yaml | kubectl apply -f - >/dev/null
+kubectl -n traefik rollout status deployment/traefik --timeout="${wait_s}s"
 
-step "installing ingress-nginx $ingress_version (kind provider manifest)"
-kubectl apply -f "$ingress_manifest" >/dev/null
-step "waiting for the ingress-nginx controller"
-kubectl -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout="$wait_timeout"
-kubectl -n ingress-nginx wait pod --for=condition=Ready \
-  --selector=app.kubernetes.io/component=controller --timeout="$wait_timeout"
-# The admission webhook's certificate jobs must finish before the chart's
-# Ingress objects can be admitted.
-kubectl -n ingress-nginx wait job --all --for=condition=Complete --timeout="$wait_timeout"
-
-step "building images"
-images/build.sh
-step "loading images into the kind nodes"
+step "5/5 panel-dask: images, chart release $release in namespace $namespace"
+LOCAL_BASE=$([[ $images_from == local ]] && echo 1 || echo 0) bash images/build.sh
 kind load docker-image --name "$cluster" \
-  "${APP_IMAGE:-panel-dask-app:dev}" "${OPERATOR_IMAGE:-panel-dask-operator:dev}"
-
-step "installing chart charts/panel-dask as release $release in namespace $namespace"
+  "${APP_IMAGE:-panel-dask-app:dev}" "${OPERATOR_IMAGE:-panel-dask-operator:dev}" >/dev/null
 helm upgrade --install "$release" charts/panel-dask \
   --kube-context "$context" --namespace "$namespace" --create-namespace \
-  --values "$values" --wait --timeout "$wait_timeout"
-
-step "waiting for the Dask cluster (the operator creates the scheduler and workers)"
+  --values "$values" --wait --timeout "${wait_s}s"
+echo "    waiting for the Dask cluster the operator creates"
 kubectl -n "$namespace" wait daskcluster --all \
-  --for=jsonpath='{.status.phase}'=Running --timeout="$wait_timeout"
-
-step "waiting for ${app_url}health through the ingress"
+  --for=jsonpath='{.status.phase}'=Running --timeout="${wait_s}s"
+echo "    waiting for ${app_url}health through the ingress"
 deadline=$((SECONDS + wait_s))
 until curl -fsS -o /dev/null "${app_url}health"; do
   if ((SECONDS >= deadline)); then
-    echo "${app_url}health did not answer within $wait_timeout; see: kubectl --context $context -n $namespace get pods" >&2
+    echo "${app_url}health did not answer within ${wait_s}s; see: kubectl --context $context -n $namespace get pods" >&2
     exit 1
   fi
   sleep 2
@@ -99,5 +89,6 @@ cat <<MSG
   Dask dashboard: ${app_url}dask/status
   scale Panel:    kubectl --context $context -n $namespace scale deployment $fullname-panel --replicas=3
   Dask workers:   kubectl --context $context -n $namespace get dqa,daskworkergroups   # worker group $fullname-default
+  tools on PATH:  export PATH=$node_bin:$tools_bin:\$PATH
   remove it all:  make kind-down
 MSG

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 tag=${BASE_IMAGE_TAG:-panel-dask-base:bookworm}
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+mirror=$("$(dirname "$0")/../hack/debian-mirror.sh")
 cache_dir=${PANEL_DASK_CACHE:-$HOME/.cache/panel-dask}/base
 tarball=$cache_dir/bookworm-python3.11-minbase.tar
 packages=python3,python3-venv,ca-certificates

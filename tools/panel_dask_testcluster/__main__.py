@@ -10,11 +10,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
 from panel_dask_testcluster import cluster
-from panel_dask_testcluster.build import BuildError, build, build_node
+from panel_dask_testcluster.build import BuildError, build, build_node, is_built, is_node_built
+from panel_dask_testcluster.pins import bin_dir, node_bin_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,12 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--force", action="store_true", help="build, build-node: rebuild even if cached"
     )
+    parser.add_argument(
+        "--print-bin-dir", action="store_true",
+        help="build, build-node: print only the bin folder on stdout (progress goes to stderr)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cached-only", action="store_true",
+        help="build, build-node: never build; fail unless this pin set is cached",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        if args.command == "build":
-            build(force=args.force)
-        elif args.command == "build-node":
-            build_node(force=args.force)
+        if args.command in ("build", "build-node"):
+            return build_command(args.command, args.force, args.print_bin_dir, args.cached_only)
         elif args.command == "up":
             if (args.state_dir / "state.json").exists():
                 print("stopping the previous control plane first", file=sys.stderr)
@@ -50,6 +58,25 @@ def main(argv: list[str] | None = None) -> int:
     except (BuildError, cluster.ControlPlaneError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def build_command(command: str, force: bool, print_bin_dir: bool, cached_only: bool) -> int:
+    """Build one pin set (or check its cache); scripts capture the folder with --print-bin-dir."""
+    target, built, builder = (
+        (bin_dir(), is_built, build)
+        if command == "build"
+        else (node_bin_dir(), is_node_built, build_node)
+    )
+    if cached_only:
+        if not built(target):
+            print(f"error: {command}: nothing cached in {target}", file=sys.stderr)
+            return 1
+    else:
+        with contextlib.redirect_stdout(sys.stderr) if print_bin_dir else contextlib.nullcontext():
+            target = builder(force=force)
+    if print_bin_dir:
+        print(target)
     return 0
 
 
