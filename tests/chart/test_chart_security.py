@@ -203,6 +203,55 @@ def test_scheduler_comm_port_is_reachable_only_from_the_release(control_plane: A
     assert any(8786 in {p["port"] for p in r["ports"]} for r in policy["spec"]["ingress"])
 
 
+def ingress_peers(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The scheduler NetworkPolicy's peers that carry a namespaceSelector."""
+    [policy] = [
+        d
+        for d in documents_of(docs, "NetworkPolicy")
+        if d["metadata"]["name"] == "panel-dask-scheduler"
+    ]
+    return [
+        peer
+        for rule in policy["spec"]["ingress"]
+        for peer in rule["from"]
+        if "namespaceSelector" in peer
+    ]
+
+
+def test_network_policy_admits_the_ingress_controller_namespace_by_name(
+    control_plane: Any,
+) -> None:
+    [default] = ingress_peers(render(control_plane, RELEASE, "ns"))
+    assert default["namespaceSelector"] == {
+        "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
+    }
+    docs = render(
+        control_plane, RELEASE, "ns", "--set", "networkPolicy.ingressControllerNamespace=traefik"
+    )
+    [peer] = ingress_peers(docs)
+    assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}
+
+
+def test_a_namespace_selector_overrides_the_namespace_name(control_plane: Any) -> None:
+    docs = render(
+        control_plane, RELEASE, "ns",
+        "--set", "networkPolicy.ingressControllerNamespace=traefik",
+        "--set", "networkPolicy.ingressControllerNamespaceSelector.matchLabels.team=edge",
+        "--set", "networkPolicy.ingressControllerPodSelector.matchLabels.app=proxy",
+    )  # fmt: skip
+    [peer] = ingress_peers(docs)
+    assert peer == {
+        "namespaceSelector": {"matchLabels": {"team": "edge"}},
+        "podSelector": {"matchLabels": {"app": "proxy"}},
+    }
+
+
+def test_kind_values_admit_traefik_to_the_dashboard_port(control_plane: Any) -> None:
+    docs = render(control_plane, RELEASE, "ns", "-f", str(CHART_DIR / "values-kind.yaml"))
+    [peer] = ingress_peers(docs)
+    assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}
+
+
 def test_values_carry_no_secret_material() -> None:
     """Every secret the chart reads is a Secret name plus a key; nothing else looks like one."""
     values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())

@@ -76,6 +76,7 @@ FIELDS: list[tuple[str, Any, Any]] = [
     ("panel.cookieSecret.existingSecret", DNS_LABEL, NOT_DNS),
     ("ingress.tls.secretName", DNS_LABEL, NOT_DNS),
     ("panel.auth.type", st.just("none"), st.sampled_from(["ldap", "Basic", ""])),
+    ("networkPolicy.ingressControllerNamespace", DNS_LABEL, NOT_DNS),
 ]
 # Fields that contradict each other: (values, path the message must name).
 CONTRADICTIONS = st.one_of(
