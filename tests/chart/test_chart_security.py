@@ -160,17 +160,17 @@ def test_dashboard_annotations_from_values_reach_the_dashboard_ingress(control_p
 
 
 def test_the_scheduler_http_api_is_refused_at_the_ingress(control_plane: Any) -> None:
+    """/dask/api goes to Panel (403), in the /dask Ingress; test_chart_ingress.py covers presets."""
     docs = render(control_plane, RELEASE, "ns")
-    deny = ingress(docs, "panel-dask-dashboard-api-deny")
-    assert deny["metadata"]["annotations"] == {
-        "nginx.ingress.kubernetes.io/denylist-source-range": "0.0.0.0/0,::/0"
+    paths = {
+        p["path"]: p["backend"]["service"]["name"]
+        for p in ingress(docs, "panel-dask-dashboard")["spec"]["rules"][0]["http"]["paths"]
+        if p["pathType"] == "Prefix"
     }
-    [path] = deny["spec"]["rules"][0]["http"]["paths"]
-    assert (path["path"], path["pathType"]) == ("/dask/api", "Prefix")
+    assert paths == {"/dask": "panel-dask-scheduler", "/dask/api": "panel-dask-panel"}
     opened = render(control_plane, RELEASE, "ns", "--set", "ingress.dashboard.blockApi=false")
-    assert "panel-dask-dashboard-api-deny" not in {
-        d["metadata"]["name"] for d in documents_of(opened, "Ingress")
-    }
+    [path] = ingress(opened, "panel-dask-dashboard")["spec"]["rules"][0]["http"]["paths"]
+    assert path["path"] == "/dask"
 
 
 def test_scheduler_comm_port_is_reachable_only_from_the_release(control_plane: Any) -> None:
