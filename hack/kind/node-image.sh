@@ -11,6 +11,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here=$root/hack/kind
 py=${PYTHON:-$root/.venv/bin/python}
+# Image builds use BuildKit (COPY --chmod): the CLI hack/docker-cli.sh picks has it.
+docker_cli=$("$root/hack/docker-cli.sh")
+docker() { DOCKER_BUILDKIT=1 command "$docker_cli" "$@"; }
 step() { echo "==> $*" >&2; }
 
 rootfs=$("$here/node-rootfs.sh")
@@ -20,7 +23,7 @@ k8s_version=$("$tools_bin/kubectl" version --client -o json | jq -r .clientVersi
 kind_files=$(cd "$root/tools/go/kind" && go list -m -f '{{.Dir}}' sigs.k8s.io/kind)/images/base/files
 
 key=$( {
-  basename "$rootfs" "$tools_bin" "$node_bin"
+  basename -a "$rootfs" "$tools_bin" "$node_bin"
   sha256sum "$here/node.Dockerfile" "$here/node-image.sh"
   (cd "$here/node-files" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
 } | sha256sum | cut -c1-12)
