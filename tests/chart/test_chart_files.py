@@ -16,7 +16,16 @@ from chart_values_docs import (
     undocumented_leaves,
 )
 
-CI_CASES = ["default", "ingress-tls", "ha-hpa", "autoscaler-off", "operator-off", "auth"]
+CI_CASES = [
+    "default",
+    "ingress-tls",
+    "ingress-traefik",
+    "ingress-generic",
+    "ha-hpa",
+    "autoscaler-off",
+    "operator-off",
+    "auth",
+]
 DASK_KUBERNETES_CRDS = ["daskautoscaler", "daskcluster", "daskjob", "daskworkergroup"]
 
 

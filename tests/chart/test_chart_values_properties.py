@@ -76,6 +76,8 @@ FIELDS: list[tuple[str, Any, Any]] = [
     ("panel.cookieSecret.existingSecret", DNS_LABEL, NOT_DNS),
     ("ingress.tls.secretName", DNS_LABEL, NOT_DNS),
     ("panel.auth.type", st.just("none"), st.sampled_from(["ldap", "Basic", ""])),
+    # Other presets are VALID_COMBINATIONS: they refuse ingress-nginx's basicAuthSecret.
+    ("ingress.controller", st.just("nginx"), st.sampled_from(["istio", "Traefik", ""])),
     ("networkPolicy.ingressControllerNamespace", DNS_LABEL, NOT_DNS),
 ]
 # Fields that contradict each other: (values, path the message must name).
@@ -86,8 +88,19 @@ CONTRADICTIONS = st.one_of(
     st.just(({"panel": {"auth": {"type": "basic"}}}, "panel.auth.basic.existingSecret")),
     st.just(({"panel": {"auth": {"type": "oauth"}}}, "panel.auth.oauth.provider")),
     st.just(({"ingress": {"tls": {"enabled": True}}}, "ingress.tls.secretName")),
+    st.tuples(st.sampled_from(["traefik", "generic"]), DNS_LABEL).map(
+        lambda p: (
+            {"ingress": {"controller": p[0], "dashboard": {"basicAuthSecret": p[1]}}},
+            "ingress.dashboard.basicAuthSecret",
+        )
+    ),
 )
 VALID_COMBINATIONS = st.one_of(
+    st.tuples(st.sampled_from(["traefik", "generic"]), DNS_LABEL).map(
+        lambda p: {
+            "ingress": {"controller": p[0], "className": p[1], "dashboard": {"basicAuthSecret": ""}}
+        }
+    ),
     st.tuples(integers(0, 20), integers(1, 20))
     .filter(lambda pair: pair[0] <= pair[1])
     .map(lambda p: {"autoscaler": {"minimum": p[0], "maximum": p[1]}}),

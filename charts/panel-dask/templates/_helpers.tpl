@@ -211,6 +211,9 @@ Cross-field checks JSON Schema cannot express; `fail` names the fields so a bad
 {{- if and (eq .Values.panel.auth.type "oauth") (not .Values.panel.auth.oauth.existingSecret) }}
 {{- fail "panel.auth.oauth.existingSecret must name the Secret with the OAuth client id, client secret and encryption key when panel.auth.type is oauth" }}
 {{- end }}
+{{- if and .Values.ingress.enabled .Values.ingress.dashboard.enabled .Values.ingress.dashboard.basicAuthSecret (ne .Values.ingress.controller "nginx") }}
+{{- fail (printf "ingress.dashboard.basicAuthSecret turns on ingress-nginx basic auth, which ingress.controller=%s ignores, leaving /dask open; protect /dask through ingress.dashboard.annotations instead (for Traefik: a basicAuth Middleware named in traefik.ingress.kubernetes.io/router.middlewares)" .Values.ingress.controller) }}
+{{- end }}
 {{- if and (not .Values.operator.serviceAccount.create) (not .Values.operator.serviceAccount.name) .Values.operator.enabled }}
 {{- fail "operator.serviceAccount.name must name an existing ServiceAccount when operator.serviceAccount.create is false" }}
 {{- end }}
