@@ -77,6 +77,9 @@ def build_env(settings: Settings, environ: dict[str, str]) -> dict[str, str]:
     out of the process list; Panel refuses to get it both ways.
     """
     env = dict(environ)
+    # The thread count goes as --num-threads; Panel also reads PANEL_NUM_THREADS
+    # (which the chart sets for Settings) and refuses to start when given both.
+    env.pop("PANEL_NUM_THREADS", None)
     if settings.cookie_secret:
         env["BOKEH_COOKIE_SECRET"] = settings.cookie_secret
     return env

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.dask
 
 def test_serves_every_page_while_the_scheduler_is_away(tmp_path):
     nowhere = LocalDask(tmp_path)  # its ports are free: no scheduler listens there
-    server = PanelServer(tmp_path, nowhere, extra_env={"PANEL_USE_XHEADERS": "true"})
+    # The environment the chart's Deployment gives the Panel container.
+    env = {"PANEL_USE_XHEADERS": "true", "PANEL_NUM_THREADS": "4"}
+    server = PanelServer(tmp_path, nowhere, extra_env=env)
     try:
         server.wait_ready()
         for path in ["/health", "/", "/tasks", "/dashboard"]:

@@ -55,6 +55,12 @@ def test_cookie_secret_travels_in_the_environment():
     assert "BOKEH_COOKIE_SECRET" not in serve.build_env(Settings(), {})
 
 
+def test_thread_count_reaches_panel_once():
+    # Panel refuses to start when PANEL_NUM_THREADS and --num-threads are both given.
+    env = serve.build_env(Settings(num_threads=4), {"PANEL_NUM_THREADS": "4", "PATH": "/bin"})
+    assert env == {"PATH": "/bin"}
+
+
 def test_main_refuses_bad_settings_with_the_variable_named(monkeypatch):
     monkeypatch.setenv("PANEL_PORT", "not-a-port")
     execs = []
