@@ -52,7 +52,8 @@ def test_kind_config_has_an_ingress_ready_node_with_ports_80_443_on_loopback(kin
         (m["containerPort"], m["hostPort"], m["listenAddress"], m["protocol"])
         for m in node["portMappings"]
     }
-    assert mapped == {(80, 80, "127.0.0.1", "TCP"), (443, 443, "127.0.0.1", "TCP")}
+    # Traefik's NodePort Service (hack/kind/traefik.yaml) owns the node ports.
+    assert mapped == {(30080, 80, "127.0.0.1", "TCP"), (30443, 443, "127.0.0.1", "TCP")}
 
 
 def test_kindcheck_rejects_an_unknown_field(kindcheck, tmp_path):

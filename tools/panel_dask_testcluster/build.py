@@ -35,6 +35,7 @@ from panel_dask_testcluster.pins import (
     PAUSE_VERSION,
     RENAMES,
     TOOLS,
+    TRAEFIK_VERSION,
     Tool,
     bin_dir,
     node_bin_dir,
@@ -63,6 +64,7 @@ NODE_VERSION_CHECKS = {
     "coredns": (["-version"], f"CoreDNS-{COREDNS_VERSION.lstrip('v')}"),
     "kube-router": (["--version"], KUBE_ROUTER_VERSION),
     PAUSE: (["-v"], f"pause.c v{PAUSE_VERSION}-"),
+    "traefik": (["version"], TRAEFIK_VERSION),
 }
 
 
@@ -221,8 +223,7 @@ def build(force: bool = False) -> Path:
 
 def node_expected_binaries() -> list[str]:
     """Every file a complete kind-node build leaves in its bin folder."""
-    # Traefik: "traefik" joins this list.
-    return [*(RENAMES.get(b, b) for tool in NODE_TOOLS for b in tool.binaries), PAUSE]
+    return [*(RENAMES.get(b, b) for tool in NODE_TOOLS for b in tool.binaries), PAUSE, "traefik"]
 
 
 def is_node_built(target: Path | None = None) -> bool:
@@ -270,6 +271,15 @@ def build_node(force: bool = False) -> Path:
 
 def node_steps() -> list[Step]:
     """The kind-node build, one progress line each: the Go tools, then pause."""
-    # Traefik: append ("traefik", traefik.build_traefik) here, imported in this function
-    # (traefik.py imports this module), and a version check to NODE_VERSION_CHECKS.
-    return [*(_tool_step(tool) for tool in NODE_TOOLS), (f"{PAUSE} (gcc)", build_pause)]
+    return [
+        *(_tool_step(tool) for tool in NODE_TOOLS),
+        (f"{PAUSE} (gcc)", build_pause),
+        ("traefik", _build_traefik),
+    ]
+
+
+def _build_traefik(out_dir: Path) -> None:
+    """Traefik needs generated dependency copies first; traefik.py does both."""
+    from panel_dask_testcluster.traefik import build_traefik  # traefik.py imports this module
+
+    build_traefik(out_dir)

@@ -125,6 +125,8 @@ def bin_dir() -> Path:
 KIND_VERSION = "v0.33.0"
 COREDNS_VERSION = "v1.15.0"
 KUBE_ROUTER_VERSION = "v2.1.0"
+# The kind cluster's ingress controller (tools/go/traefik, built by traefik.py).
+TRAEFIK_VERSION = "v3.7.13"
 # build/pause/Makefile's TAG in the pinned k8s.io/kubernetes module (the build checks it);
 # kubeadm of this release expects the pause image with this tag.
 PAUSE_VERSION = "3.10.2"
@@ -177,6 +179,7 @@ NODE_TOOLS: tuple[Tool, ...] = (
 # Versions (not from a go.mod) that go into the node cache key as well.
 NODE_VERSIONS = (
     KUBERNETES_VERSION,
+    TRAEFIK_VERSION,
     KIND_VERSION,
     COREDNS_VERSION,
     KUBE_ROUTER_VERSION,
@@ -203,7 +206,13 @@ def node_pin_key() -> str:
         for path in _module_files(tool.module):
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
-    # Traefik: its module files and traefik.py's generation key go in here too.
+    # Traefik's module and the generated dependency copies it builds against.
+    from panel_dask_testcluster.traefik import generation_key  # imports this module
+
+    for path in _module_files("traefik"):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    digest.update(generation_key().encode())
     return f"node-k8s-{KUBERNETES_VERSION}-{digest.hexdigest()[:12]}"
 
 

@@ -20,9 +20,8 @@ import tempfile
 from pathlib import Path
 
 from panel_dask_testcluster.build import BuildError, build_tool, go_env
-from panel_dask_testcluster.pins import GO_MODULES, Tool, cache_root
+from panel_dask_testcluster.pins import GO_MODULES, TRAEFIK_VERSION, Tool, cache_root
 
-TRAEFIK_VERSION = "v3.7.13"
 # Codename of the 3.7 releases (CODENAME in Traefik's release workflow).
 TRAEFIK_CODENAME = "langres"
 TRAEFIK_MODULE_PATH = "github.com/traefik/traefik/v3"
@@ -102,7 +101,7 @@ def _generate_go_http_auth(target: Path) -> None:
     (target / "go.mod").write_text(f"module {GO_HTTP_AUTH[0]}\n")
 
 
-def _generation_key() -> str:
+def generation_key() -> str:
     """Digest of everything the generated copies depend on: versions, stubs, this file."""
     digest = hashlib.sha256(f"{LEGO}{GO_HTTP_AUTH}".encode())
     digest.update(Path(__file__).read_bytes())
@@ -119,7 +118,7 @@ def prepare_traefik_module(cache: Path) -> Path:
     patch changes) and tools/go/traefik/_generated points at them, so go.mod keeps
     relative replace paths. Returns tools/go/traefik, ready for go build.
     """
-    folder = cache.resolve() / "traefik-deps" / _generation_key()
+    folder = cache.resolve() / "traefik-deps" / generation_key()
     if not (folder / ".complete").exists():
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="staging.", dir=folder.parent))
