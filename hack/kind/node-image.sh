@@ -23,7 +23,8 @@ k8s_version=$("$tools_bin/kubectl" version --client -o json | jq -r .clientVersi
 kind_files=$(cd "$root/tools/go/kind" && go list -m -f '{{.Dir}}' sigs.k8s.io/kind)/images/base/files
 
 key=$( {
-  basename -a "$rootfs" "$tools_bin" "$node_bin"
+  # The pin keys are the bin folders' parents: .../<pin key>/bin.
+  basename -a "$rootfs" "$(dirname "$tools_bin")" "$(dirname "$node_bin")"
   sha256sum "$here/node.Dockerfile" "$here/node-image.sh"
   (cd "$here/node-files" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
 } | sha256sum | cut -c1-12)
