@@ -19,7 +19,7 @@ step() { echo "==> $*" >&2; }
 rootfs=$("$here/node-rootfs.sh")
 tools_bin=$("$py" -m panel_dask_testcluster build --print-bin-dir)
 node_bin=$("$py" -m panel_dask_testcluster build-node --print-bin-dir)
-k8s_version=$("$tools_bin/kubectl" version --client -o json | jq -r .clientVersion.gitVersion)
+k8s_version=$("$py" -c 'from panel_dask_testcluster.pins import KUBERNETES_VERSION as v; print(v)')
 kind_files=$(cd "$root/tools/go/kind" && go list -m -f '{{.Dir}}' sigs.k8s.io/kind)/images/base/files
 
 key=$( {
