@@ -177,6 +177,24 @@ class KindCluster:
         )  # fmt: skip
         return json.loads(out.strip().splitlines()[-1])
 
+    def scheduler_http(self, path: str) -> tuple[int, str]:
+        """GET ``path`` from inside the scheduler's pod, from its own HTTP server: (status, body).
+
+        A separate process, not run_on_scheduler: a blocking request from the
+        scheduler's event loop to its own server would wait on itself.
+        """
+        program = (
+            "import json, sys, urllib.request\n"
+            "with urllib.request.urlopen(sys.argv[1], timeout=30) as response:\n"
+            "    print(json.dumps([response.status, response.read().decode()]))\n"
+        )
+        out = run(
+            self.kubectl, "exec", "-n", self.namespace, f"deployment/{self.scheduler_deployment}",
+            "-c", "scheduler", "--", "python", "-c", program, f"http://127.0.0.1:8787{path}",
+        )  # fmt: skip
+        status, body = json.loads(out.strip().splitlines()[-1])
+        return status, body
+
     def scheduler_workers(self) -> list[str]:
         """Addresses of the workers connected to the scheduler."""
         return list(self.on_scheduler(WORKER_ADDRESSES))
