@@ -53,6 +53,13 @@ fi
 traefik_image=${traefik_image:-traefik:$("$py" -c 'from panel_dask_testcluster.pins import TRAEFIK_VERSION; print(TRAEFIK_VERSION)')}
 
 step "4/5 cluster $cluster and its ingress controller (Traefik, $traefik_image)"
+if kind get clusters 2>/dev/null | grep -qx "$cluster" &&
+  [[ $(docker inspect -f '{{.State.Running}}' "$cluster-control-plane" 2>/dev/null) != true ]]; then
+  # A node container that stopped (a host or dockerd restart) does not come back
+  # with its mounts and cgroups intact: start over rather than reuse it.
+  echo "    kind cluster $cluster exists but its node is not running: deleting it"
+  kind delete cluster --name "$cluster"
+fi
 if kind get clusters 2>/dev/null | grep -qx "$cluster"; then
   echo "    reusing kind cluster $cluster"
 else

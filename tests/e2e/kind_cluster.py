@@ -195,6 +195,38 @@ class KindCluster:
         status, body = json.loads(out.strip().splitlines()[-1])
         return status, body
 
+    def connect_probe(self, namespace: str, pod: str | None, targets: list[str]) -> dict[str, str]:
+        """Try a TCP connection to each ``host:port``; {target: "open" or the error's name}.
+
+        From an existing pod of the release (``pod``), or from a throwaway pod of
+        the app image in ``namespace`` when ``pod`` is None: a pod outside the release.
+        """
+        program = (
+            "import json, socket, sys\n"
+            "result = {}\n"
+            "for target in sys.argv[1:]:\n"
+            "    host, port = target.rsplit(':', 1)\n"
+            "    try:\n"
+            "        socket.create_connection((host, int(port)), timeout=5).close()\n"
+            "        result[target] = 'open'\n"
+            "    except OSError as error:\n"
+            "        result[target] = type(error).__name__\n"
+            "print(json.dumps(result))\n"
+        )
+        if pod is None:
+            image = self.get("deployment", self.panel_deployment)["spec"]["template"]["spec"][
+                "containers"
+            ][0]["image"]
+            command = [
+                "run", "netpol-probe", "-n", namespace, "--rm", "-i", "--restart=Never",
+                f"--image={image}", "--image-pull-policy=IfNotPresent", "--quiet",
+                "--command", "--", "python", "-c", program, *targets,
+            ]  # fmt: skip
+        else:
+            command = ["exec", "-n", namespace, pod, "--", "python", "-c", program, *targets]
+        out = run(self.kubectl, *command)
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
     def scheduler_workers(self) -> list[str]:
         """Addresses of the workers connected to the scheduler."""
         return list(self.on_scheduler(WORKER_ADDRESSES))

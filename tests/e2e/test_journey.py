@@ -356,6 +356,25 @@ def test_dask_dashboard_through_the_ingress_and_its_api_refused(kind, alice):
     alice.check()
 
 
+def test_network_policies_refuse_a_pod_outside_the_release_and_admit_panel(kind):
+    service = kind.scheduler_deployment  # dask-kubernetes names the Service like it
+    targets = [
+        f"{service}.{kind.namespace}.svc:8786",  # the scheduler's comm port
+        f"{service}.{kind.namespace}.svc:8787",  # its dashboard and HTTP API
+    ]
+    # A pod of the release that the policies admit reaches both ports ...
+    panel_pod = next(
+        p["metadata"]["name"]
+        for p in kind.deployment_pods(kind.panel_deployment)
+        if p["status"].get("phase") == "Running"
+    )
+    assert kind.connect_probe(kind.namespace, panel_pod, targets) == dict.fromkeys(targets, "open")
+    # ... the same program from a pod in another namespace is refused by the
+    # enforcer (kube-router offline, kindnetd upstream): a real CNI, not a stub.
+    outside = kind.connect_probe("default", None, targets)
+    assert all(result != "open" for result in outside.values()), outside
+
+
 @pytest.mark.timeout(1800, func_only=True)
 def test_backlog_adds_worker_pods_then_drains_to_the_minimum_running_each_task_once(kind, chromium):
     spec = kind.autoscaler()["spec"]
