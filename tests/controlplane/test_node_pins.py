@@ -89,6 +89,7 @@ def test_every_node_binary_is_expected_and_version_checked():
     assert set(names) == {
         *("kubelet", "kubeadm", "kube-proxy", "kind", "coredns", "kube-router", "capwrap"),
         build.PAUSE,
+        "traefik",
     }
     assert set(build.NODE_VERSION_CHECKS) == set(names) - {"capwrap"}
     assert any(f"-DVERSION=v{pins.PAUSE_VERSION}-" in flag for flag in pins.PAUSE_CFLAGS)
