@@ -21,6 +21,7 @@ CI_CASES = [
     "ingress-tls",
     "ingress-traefik",
     "ingress-generic",
+    "gateway",
     "ha-hpa",
     "autoscaler-off",
     "operator-off",

@@ -48,8 +48,9 @@ def case_values(case: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def crds(control_plane: Any) -> None:
+def crds(control_plane: Any, gateway_api_crds: Any) -> None:
     apply_crds(control_plane)
+    gateway_api_crds("standard")  # the gateway case's HTTPRoute
 
 
 @pytest.mark.parametrize("case", LINT_CASES)

@@ -93,6 +93,22 @@ def go_env() -> dict[str, str]:
     return env
 
 
+def module_source(path: str, version: str) -> Path:
+    """Download one module version (a no-op when cached) and return its read-only folder."""
+    with tempfile.TemporaryDirectory() as outside_any_module:
+        result = subprocess.run(
+            ["go", "mod", "download", "-json", f"{path}@{version}"],
+            cwd=outside_any_module,
+            env=go_env(),
+            capture_output=True,
+            text=True,
+        )
+    info = json.loads(result.stdout or "{}")
+    if result.returncode != 0 or "Dir" not in info:
+        raise BuildError(f"go mod download {path}@{version} failed: {info or result.stderr}")
+    return Path(info["Dir"])
+
+
 def _go(args: list[str], module_dir: Path) -> str:
     result = subprocess.run(
         ["go", *args], cwd=module_dir, env=go_env(), capture_output=True, text=True

@@ -21,6 +21,11 @@ KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 HELM_VERSION = "v3.22.0"
+# Gateway API CRDs for the chart's HTTPRoute tests, read from this module's
+# config/crd/{standard,experimental}. The minor Traefik v3.7 is built against
+# (v1.6); v1.7 needs a newer Go than the pinned toolchain.
+GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
+GATEWAY_API_VERSION = "v1.6.3"
 
 
 @dataclass(frozen=True)

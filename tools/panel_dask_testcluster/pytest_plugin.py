@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from panel_dask_testcluster import cluster
+from panel_dask_testcluster import cluster, gateway_api
 
 FIXTURES = {"control_plane", "namespace", "namespace_factory"}
 
@@ -27,6 +27,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.controlplane)
+
+
+@pytest.fixture(scope="session")
+def gateway_api_crds(
+    control_plane: cluster.ControlPlane,
+) -> Callable[[gateway_api.Channel], None]:
+    """Install a Gateway API channel's CRDs: ``gateway_api_crds("standard")``.
+
+    Cluster-wide and left installed; a test that needs the other channel applies
+    it over this one, so each test names the channel it relies on.
+    """
+
+    def install(channel: gateway_api.Channel) -> None:
+        gateway_api.install_crds(control_plane.kubectl, channel)
+
+    return install
 
 
 @pytest.fixture(scope="session")

@@ -11,15 +11,13 @@ the git-ignored link tools/go/traefik/_generated.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from panel_dask_testcluster.build import BuildError, build_tool, go_env
+from panel_dask_testcluster.build import BuildError, build_tool, module_source
 from panel_dask_testcluster.pins import GO_MODULES, TRAEFIK_VERSION, Tool, cache_root
 
 # Codename of the 3.7 releases (CODENAME in Traefik's release workflow).
@@ -51,22 +49,6 @@ LDFLAGS = (
 )
 
 
-def _module_source(path: str, version: str) -> Path:
-    """Download one module version (a no-op when cached) and return its read-only folder."""
-    with tempfile.TemporaryDirectory() as outside_any_module:
-        result = subprocess.run(
-            ["go", "mod", "download", "-json", f"{path}@{version}"],
-            cwd=outside_any_module,
-            env=go_env(),
-            capture_output=True,
-            text=True,
-        )
-    info = json.loads(result.stdout or "{}")
-    if result.returncode != 0 or "Dir" not in info:
-        raise BuildError(f"go mod download {path}@{version} failed: {info or result.stderr}")
-    return Path(info["Dir"])
-
-
 def _copy_writable(source: Path, target: Path, skip: tuple[str, ...] = ()) -> None:
     """Copy a module-cache folder (read-only files and dirs) into a writable tree.
 
@@ -83,7 +65,7 @@ def _copy_writable(source: Path, target: Path, skip: tuple[str, ...] = ()) -> No
 
 def _generate_lego(target: Path) -> None:
     """Lego without its DNS-01 providers (their SDKs are refused) nor its own CLI."""
-    source = _module_source(*LEGO)
+    source = module_source(*LEGO)
     _copy_writable(source, target, skip=("cmd",))
     shutil.rmtree(target / "providers" / "dns")
     shutil.copytree(STUBS / "lego" / "providers" / "dns", target / "providers" / "dns")
@@ -91,7 +73,7 @@ def _generate_lego(target: Path) -> None:
 
 def _generate_go_http_auth(target: Path) -> None:
     """Upstream go-http-auth plus the fork's two functions and a locked nonce map."""
-    _copy_writable(_module_source(*GO_HTTP_AUTH), target)
+    _copy_writable(module_source(*GO_HTTP_AUTH), target)
     digest = target / "digest.go"
     text = digest.read_text()
     if text.count(_NONCE_UNLOCKED) != 1:
