@@ -1,0 +1,138 @@
+"""Does Panel need sticky sessions? A page from one replica, its websocket on the other.
+
+Two real `panel-dask-serve` processes sharing the cookie secret (as the
+chart's pods do) behind Debian's nginx with no affinity cookie
+(nginx_lb.py, ``affinity=False``). Round robin sends a page and its websocket
+to different replicas whenever they fall on different turns; the balancer
+here does that every time (pages to replica A, websocket upgrades to B), so
+the outcome is not left to request counts. Real chromium opens the task page
+and runs a task.
+
+What happens (Bokeh 3.9, Panel 1.9): B has never seen the session id, so it
+builds a new session from the page's signed token and the page works: the
+widgets answer, a task runs on Dask. A keeps the session it rendered, which
+no websocket ever claims. And the session B rebuilt is not the page A
+rendered: its widgets' stylesheets point at cdn.holoviz.org instead of the
+server's own /static, so a cluster without internet access (or with a
+Content-Security-Policy) shows unstyled widgets: the task table as plain
+text. The control case (websocket back to A) loads nothing from outside.
+So the chart keeps a page and its websocket on one pod (cookie affinity)
+and warns where it cannot.
+"""
+
+import os
+
+import pytest
+from browser_fixtures import loopback_context
+from nginx_lb import NGINX, NginxBalancer
+from playwright.sync_api import expect
+
+from panel_dask_app.testing import HOST, PanelServer, free_port, running_dask, wait_for
+
+pytestmark = [pytest.mark.dask, pytest.mark.browser]
+
+LONG = 90_000
+COOKIE_SECRET = "replicas-share-this-secret-0123456789abcdef"
+CDN = "https://cdn.holoviz.org/"
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory):
+    """Two Panel servers on one Dask cluster, and the port a balancer will listen on."""
+    assert os.path.exists(NGINX), "Debian's nginx is missing: run `make system-deps`"
+    lb_port = free_port()
+    servers = []
+    with running_dask(tmp_path_factory.mktemp("dask"), workers=1, threads=2) as dask:
+        try:
+            for _ in range(2):
+                servers.append(
+                    PanelServer(
+                        tmp_path_factory.mktemp("panel"),
+                        dask,
+                        extra_env={
+                            "PANEL_ALLOW_WEBSOCKET_ORIGIN": f"{HOST}:{lb_port},localhost:{lb_port}",
+                            "PANEL_USE_XHEADERS": "true",
+                            "PANEL_COOKIE_SECRET": COOKIE_SECRET,
+                        },
+                    )
+                )
+            for server in servers:
+                server.wait_ready()
+            yield servers, lb_port
+        finally:
+            for server in servers:
+                server.stop()
+
+
+def balancer(tmp_path, replicas, websocket_to: int):
+    servers, port = replicas
+    lb = NginxBalancer(
+        tmp_path / "nginx",
+        [f"{HOST}:{servers[0].port}"],
+        port=port,
+        affinity=False,
+        websocket_backends=[f"{HOST}:{servers[websocket_to].port}"],
+    )
+    lb.start()
+    return lb
+
+
+def use_the_page(chromium, url):
+    """Open /tasks, run fibonacci(10); returns what the browser tried to load from outside."""
+    context, probe = loopback_context(chromium, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.on("pageerror", lambda error: probe.errors.append(str(error)))
+    page.goto(f"{url}/tasks")
+    expect(page.locator(".dask-connection")).to_contain_text("Dask: connected", timeout=LONG)
+    field = page.locator(".task-argument input")
+    field.fill("10")
+    field.press("Enter")
+    page.get_by_role("button", name="Submit").click()
+    row = page.locator(".task-table .tabulator-row").first
+    state = row.locator('.tabulator-cell[tabulator-field="state"]')
+    expect(state).to_have_text("finished", timeout=LONG)
+    result = row.locator('.tabulator-cell[tabulator-field="result or error"]')
+    expect(result).to_have_text("55")
+    context.close()  # closes the websocket, so the balancer logs it
+    assert probe.errors == []
+    return probe.blocked
+
+
+def replica_of(lb, path):
+    """The replica that served ``path``; a websocket's line appears once nginx saw it close."""
+
+    def replicas():
+        return {replica for uri, _, replica in lb.upstreams() if uri == path}
+
+    wait_for(lambda: replicas(), 10, f"the balancer's log line for {path}")
+    [upstream] = replicas()
+    return upstream
+
+
+def test_websocket_on_another_replica_rebuilds_the_session_with_cdn_stylesheets(
+    chromium, replicas, tmp_path
+):
+    servers, _ = replicas
+    lb = balancer(tmp_path, replicas, websocket_to=1)
+    try:
+        blocked = use_the_page(chromium, lb.url)
+        # The page came from A, its websocket went to B, and the page still worked.
+        assert replica_of(lb, "/tasks") == f"{HOST}:{servers[0].port}"
+        assert replica_of(lb, "/tasks/ws") == f"{HOST}:{servers[1].port}"
+        # ... but B's rebuilt session asked the browser for stylesheets from the CDN.
+        assert blocked, "the rebuilt session loaded everything from the server"
+        assert all(url.startswith(CDN) for url in blocked), blocked
+        assert any("tabulator" in url for url in blocked), blocked
+    finally:
+        lb.stop()
+
+
+def test_websocket_on_the_page_replica_loads_nothing_from_outside(chromium, replicas, tmp_path):
+    servers, _ = replicas
+    lb = balancer(tmp_path, replicas, websocket_to=0)
+    try:
+        assert use_the_page(chromium, lb.url) == []
+        assert replica_of(lb, "/tasks/ws") == f"{HOST}:{servers[0].port}"
+    finally:
+        lb.stop()
