@@ -15,7 +15,10 @@ no websocket ever claims. And the session B rebuilt is not the page A
 rendered: its widgets' stylesheets point at cdn.holoviz.org instead of the
 server's own /static, so a cluster without internet access (or with a
 Content-Security-Policy) shows unstyled widgets: the task table as plain
-text. The control case (websocket back to A) loads nothing from outside.
+text. (Panel rewrites its models' stylesheet URLs to the server's /static in
+server_html_page_for_session, panel/io/server.py, i.e. only on the path that
+renders the HTML page; a session Bokeh creates for a websocket never takes
+it.) The control case (websocket back to A) loads nothing from outside.
 So the chart keeps a page and its websocket on one pod (cookie affinity)
 and warns where it cannot.
 """
@@ -110,16 +113,24 @@ def replica_of(lb, path):
     return upstream
 
 
+def log_count(server, line):
+    return server.process.log_path.read_text(errors="replace").count(line)
+
+
 def test_websocket_on_another_replica_rebuilds_the_session_with_cdn_stylesheets(
     chromium, replicas, tmp_path
 ):
     servers, _ = replicas
     lb = balancer(tmp_path, replicas, websocket_to=1)
+    before = [log_count(server, "ServerConnection created") for server in servers]
     try:
         blocked = use_the_page(chromium, lb.url)
         # The page came from A, its websocket went to B, and the page still worked.
         assert replica_of(lb, "/tasks") == f"{HOST}:{servers[0].port}"
         assert replica_of(lb, "/tasks/ws") == f"{HOST}:{servers[1].port}"
+        # B connected a session (built from the token); A's rendered session got no connection.
+        after = [log_count(server, "ServerConnection created") for server in servers]
+        assert [a - b for a, b in zip(after, before, strict=True)] == [0, 1]
         # ... but B's rebuilt session asked the browser for stylesheets from the CDN.
         assert blocked, "the rebuilt session loaded everything from the server"
         assert all(url.startswith(CDN) for url in blocked), blocked
