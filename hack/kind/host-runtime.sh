@@ -27,13 +27,25 @@ reload_dockerd() {
 if [[ ${1:-install} == remove ]]; then
   if [[ -f $state/installed ]]; then
     step "restoring $daemon_json and removing $wrapper"
+    # dockerd's reload keeps a setting the file no longer has, so first reload
+    # with runc named as the default, then put the original file back.
+    python3 - "$daemon_json" <<'PY'
+import json, pathlib, sys
+path = pathlib.Path(sys.argv[1])
+config = json.loads(path.read_text()) if path.exists() and path.read_text().strip() else {}
+config.get("runtimes", {}).pop("capwrap", None)
+config["default-runtime"] = "runc"
+path.write_text(json.dumps(config, indent=2) + "\n")
+PY
+    reload_dockerd
+    docker info --format '{{.DefaultRuntime}}' | grep -qx runc ||
+      { echo "dockerd did not return to runc as its default runtime" >&2; exit 1; }
     if [[ -f $state/daemon.json.orig ]]; then
       cp "$state/daemon.json.orig" "$daemon_json"
     else
       rm -f "$daemon_json"
     fi
     rm -f "$wrapper" "$state/installed" "$state/daemon.json.orig"
-    reload_dockerd
   else
     step "host runtime untouched by panel-dask: nothing to restore"
   fi

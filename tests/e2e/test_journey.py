@@ -546,3 +546,9 @@ def test_kind_down_leaves_no_container_or_network(kind_session):
     networks = run(docker, "network", "ls", "--format", "{{.Name}}").split()
     if not others:
         assert "kind" not in networks
+    # The host is as before: dockerd runs plain containers with its own runtime
+    # again (kind-up registered the capability wrapper only where the host needed it).
+    if not others:
+        assert run(docker, "info", "--format", "{{.DefaultRuntime}}").strip() != "capwrap"
+        # The tag images/build.sh gives the app image; kind-up built it.
+        assert run(docker, "run", "--rm", "panel-dask-app:dev", "true") == ""
