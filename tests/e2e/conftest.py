@@ -61,12 +61,23 @@ class KindSession:
 
 
 def _terminal(config: pytest.Config) -> Callable[[str], None]:
-    # The terminal reporter writes past pytest's output capture, so a long
-    # kind-up shows its progress while it runs.
+    """Write a line to the terminal while a fixture runs, so a long kind-up shows its progress.
+
+    Output capture is suspended around each line: with fd capture on, even the
+    terminal reporter's writes would land in the captured file until the test ends.
+    """
+    capture = config.pluginmanager.get_plugin("capturemanager")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
-        return print
-    return lambda line: reporter.write_line(line)
+
+    def write(line: str) -> None:
+        suspended = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
+        with suspended:
+            if reporter is not None:
+                reporter.write_line(line)
+            else:
+                print(line, flush=True)
+
+    return write
 
 
 @pytest.fixture(scope="session")
