@@ -1,9 +1,8 @@
-"""Routing presets on the kind cluster: written, not yet run (pytest does not collect this file).
+"""Routing presets on the kind cluster, before the journey (this file sorts first).
 
-Rename to test_routing_presets.py once it has run green on the kind cluster.
 Each test switches the kind release (`helm upgrade --reuse-values`) to one
-routing preset, proves it with a real browser, and the module fixture puts
-the release's values back afterwards.
+routing preset, proves it with a real browser, and a fixture puts the
+release's values back afterwards, so the journey starts from the kind values.
 
 - Traefik's Ingress-NGINX provider (`ingress.controller=nginx`, class nginx)
   and its own Kubernetes Ingress provider (`traefik`): affinity proven as one
@@ -78,9 +77,13 @@ def app_answers(path: str = "/health") -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def restore_release(kind: KindCluster) -> Iterator[None]:
-    """Put the release's user-supplied values back after the module."""
+    """Put the release's user-supplied values back after the test.
+
+    Requested after ``traefik_gateway``, so it is torn down first: the release
+    drops its HTTPRoute while the Gateway API CRDs still exist.
+    """
     saved = json.loads(run(kind.helm, "get", "values", kind.release, "-n", kind.namespace,
                            "-o", "json"))  # fmt: skip
     yield
@@ -186,7 +189,7 @@ def traefik_gateway(kind: KindCluster, tmp_path: Path) -> Iterator[None]:
 
 
 def test_httproute_through_traefiks_gateway_provider(
-    kind: KindCluster, chromium: Any, restore_release: None, traefik_gateway: None
+    kind: KindCluster, chromium: Any, traefik_gateway: None, restore_release: None
 ) -> None:
     parent = {"name": GATEWAY, "namespace": GATEWAY_NAMESPACE, "sectionName": "http"}
     upgrade(kind, "ingress.enabled=false", "gateway.enabled=true",
