@@ -140,6 +140,29 @@ def test_ingress_preset_keeps_one_browser_on_one_pod(
     scheduler_api_refused()
 
 
+def test_generic_preset_serves_one_panel_pod_with_no_controller_annotations(
+    kind: KindCluster, chromium: Any, restore_release: None
+) -> None:
+    # generic writes no controller's annotations, so no controller sets a sticky
+    # cookie: one Panel pod, as NOTES.txt says for more than one.
+    upgrade(kind, "ingress.controller=generic", "ingress.className=traefik", "panel.replicas=1")
+    wait_for(lambda: journey.panel_pods_ready(kind, 1), "1 Ready Panel pod", journey.POD_WAIT, 2)
+    for name in (f"{kind.fullname}-panel", f"{kind.fullname}-dashboard"):
+        annotations = kind.get("ingress", name)["metadata"].get("annotations") or {}
+        assert not [key for key in annotations if "nginx" in key or "traefik" in key], annotations
+    service = kind.get("service", f"{kind.fullname}-panel")
+    assert not any("traefik" in key for key in service["metadata"].get("annotations") or {})
+    wait_for(app_answers, f"{APP_URL}/health with the generic preset", 120, 2)
+    user = journey.User(chromium)
+    try:
+        journey.open_tasks(user.page)
+        journey.run_fibonacci_20(user.page)
+        assert AFFINITY_COOKIE not in {c["name"] for c in user.context.cookies(APP_URL)}
+    finally:
+        user.close()
+    scheduler_api_refused()
+
+
 @pytest.fixture
 def traefik_gateway(kind: KindCluster, tmp_path: Path) -> Iterator[None]:
     """Gateway API CRDs, Traefik's Gateway provider and a Gateway `web` on entry point web."""
