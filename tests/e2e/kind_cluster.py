@@ -214,17 +214,28 @@ class KindCluster:
             "print(json.dumps(result))\n"
         )
         if pod is None:
+            # A pod of its own, read through its log once it has finished: `kubectl
+            # run -i` attaches after a short program may already have ended, and
+            # then prints nothing.
             image = self.get("deployment", self.panel_deployment)["spec"]["template"]["spec"][
                 "containers"
             ][0]["image"]
-            command = [
-                "run", "netpol-probe", "-n", namespace, "--rm", "-i", "--restart=Never",
-                f"--image={image}", "--image-pull-policy=IfNotPresent", "--quiet",
-                "--command", "--", "python", "-c", program, *targets,
-            ]  # fmt: skip
+            name = "netpol-probe"
+            run(
+                self.kubectl, "delete", "pod", name, "-n", namespace, "--ignore-not-found", "--wait"
+            )
+            run(self.kubectl, "run", name, "-n", namespace, "--restart=Never",
+                f"--image={image}", "--image-pull-policy=IfNotPresent",
+                "--command", "--", "python", "-c", program, *targets)  # fmt: skip
+            try:
+                run(self.kubectl, "wait", f"pod/{name}", "-n", namespace,
+                    "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s")  # fmt: skip
+                out = run(self.kubectl, "logs", f"pod/{name}", "-n", namespace)
+            finally:
+                run(self.kubectl, "delete", "pod", name, "-n", namespace, "--ignore-not-found")
         else:
             command = ["exec", "-n", namespace, pod, "--", "python", "-c", program, *targets]
-        out = run(self.kubectl, *command)
+            out = run(self.kubectl, *command)
         return dict(json.loads(out.strip().splitlines()[-1]))
 
     def scheduler_workers(self) -> list[str]:

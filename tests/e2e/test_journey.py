@@ -366,7 +366,7 @@ def test_network_policies_refuse_a_pod_outside_the_release_and_admit_panel(kind)
     panel_pod = next(
         p["metadata"]["name"]
         for p in kind.deployment_pods(kind.panel_deployment)
-        if p["status"].get("phase") == "Running"
+        if p["status"].get("phase") == "Running" and "deletionTimestamp" not in p["metadata"]
     )
     assert kind.connect_probe(kind.namespace, panel_pod, targets) == dict.fromkeys(targets, "open")
     # ... the same program from a pod in another namespace is refused by the
