@@ -114,6 +114,17 @@ def one_browser_stays_on_one_pod(kind: KindCluster, chromium: Any) -> None:
         user.close()
 
 
+def one_browser_runs_a_task_without_affinity(chromium: Any) -> None:
+    """A browser runs fibonacci(20) on the task page over its websocket; no sticky cookie."""
+    user = journey.User(chromium)
+    try:
+        journey.open_tasks(user.page)
+        journey.run_fibonacci_20(user.page)
+        assert AFFINITY_COOKIE not in {c["name"] for c in user.context.cookies(APP_URL)}
+    finally:
+        user.close()
+
+
 def scheduler_api_refused() -> None:
     for path in ("/dask/api/v1", "/dask/api/v1/get_workers"):
         status, _, body = fetch(f"{APP_URL}{path}")
@@ -153,13 +164,7 @@ def test_generic_preset_serves_one_panel_pod_with_no_controller_annotations(
     service = kind.get("service", f"{kind.fullname}-panel")
     assert not any("traefik" in key for key in service["metadata"].get("annotations") or {})
     wait_for(app_answers, f"{APP_URL}/health with the generic preset", 120, 2)
-    user = journey.User(chromium)
-    try:
-        journey.open_tasks(user.page)
-        journey.run_fibonacci_20(user.page)
-        assert AFFINITY_COOKIE not in {c["name"] for c in user.context.cookies(APP_URL)}
-    finally:
-        user.close()
+    one_browser_runs_a_task_without_affinity(chromium)
     scheduler_api_refused()
 
 
@@ -237,11 +242,5 @@ def test_httproute_through_traefiks_gateway_provider(
     wait_for(app_answers, f"{APP_URL}/health through the HTTPRoute", 120, 2)
 
     # Routing and websockets: the task page connects over its websocket and runs a task.
-    user = journey.User(chromium)
-    try:
-        journey.open_tasks(user.page)
-        journey.run_fibonacci_20(user.page)
-        assert AFFINITY_COOKIE not in {c["name"] for c in user.context.cookies(APP_URL)}
-    finally:
-        user.close()
+    one_browser_runs_a_task_without_affinity(chromium)
     scheduler_api_refused()
