@@ -227,6 +227,8 @@ def test_httproute_through_traefiks_gateway_provider(
             "gateway.hostnames[0]=localhost",
             # Traefik's Gateway provider has no session persistence: one pod.
             "panel.replicas=1")  # fmt: skip
+    # Until the scaled-away pods are gone a page and its websocket can land on two pods.
+    wait_for(lambda: journey.panel_pods_ready(kind, 1), "1 Ready Panel pod", journey.POD_WAIT, 2)
     assert kind.get("ingress")["items"] == []
 
     def accepted() -> bool:
