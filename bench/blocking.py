@@ -8,7 +8,6 @@ done. Everything else is the app's own view, state and template.
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import panel as pn
@@ -25,17 +24,13 @@ from panel_dask_app.views import layout
 from panel_dask_app.views.tasks_view import TasksView
 
 _CACHE_KEY = "bench.blocking_client"
-_lock = threading.Lock()
 
 
 def blocking_client() -> Client:
-    """One synchronous client per server process, created on first use."""
-    with _lock:
-        client = pn.state.cache.get(_CACHE_KEY)
-        if client is None:
-            client = Client(get_settings().scheduler_address, set_as_default=False)
-            pn.state.cache[_CACHE_KEY] = client
-        return client
+    """One synchronous client per server process, created once (``pn.state.as_cached``)."""
+    return pn.state.as_cached(
+        _CACHE_KEY, lambda: Client(get_settings().scheduler_address, set_as_default=False)
+    )
 
 
 class BlockingTasksView(TasksView):

@@ -54,9 +54,7 @@ _CACHE_KEY = "panel_dask_app.budget"
 
 
 def get_budget() -> ProcessBudget:
-    """Return this process's budget, created on first call."""
-    budget = pn.state.cache.get(_CACHE_KEY)
-    if budget is None:
-        budget = ProcessBudget(get_settings().max_outstanding_total)
-        pn.state.cache[_CACHE_KEY] = budget
-    return budget
+    """Return this process's budget, created once (``pn.state.as_cached``)."""
+    return pn.state.as_cached(
+        _CACHE_KEY, lambda: ProcessBudget(get_settings().max_outstanding_total)
+    )

@@ -163,10 +163,9 @@ _CACHE_KEY = "panel_dask_app.connection"
 def get_connection() -> DaskConnection:
     """Return this process's shared connection, created on first call.
 
-    Kept in ``pn.state.cache`` so every session of the server shares it.
+    ``pn.state.as_cached`` keeps it for every session of the server and creates
+    it under a lock, so two sessions opening at once still share one client.
     """
-    connection = pn.state.cache.get(_CACHE_KEY)
-    if connection is None:
-        connection = DaskConnection(address=get_settings().scheduler_address)
-        pn.state.cache[_CACHE_KEY] = connection
-    return connection
+    return pn.state.as_cached(
+        _CACHE_KEY, lambda: DaskConnection(address=get_settings().scheduler_address)
+    )

@@ -85,9 +85,5 @@ _CACHE_KEY = "panel_dask_app.cluster_monitor"
 
 
 def get_cluster_monitor() -> ClusterMonitor:
-    """Return this process's shared monitor, created on first call."""
-    monitor = pn.state.cache.get(_CACHE_KEY)
-    if monitor is None:
-        monitor = ClusterMonitor(connection=get_connection())
-        pn.state.cache[_CACHE_KEY] = monitor
-    return monitor
+    """Return this process's shared monitor, created once (``pn.state.as_cached``)."""
+    return pn.state.as_cached(_CACHE_KEY, lambda: ClusterMonitor(connection=get_connection()))
