@@ -17,6 +17,10 @@ DEFAULT_ORIGINS = ("localhost:5006", "127.0.0.1:5006")
 _ORIGIN = re.compile(r"[A-Za-z0-9.\-\[\]:*]+")
 _SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss)://[^\s/]+")
 _TRUE_FALSE = {"true": True, "false": False}
+# One day of rows at least (the page filters by day); a billion rows is ~35 GB
+# of worker memory, beyond which a demo dataset is a mistake.
+DATA_ROWS_MIN = 86_400
+DATA_ROWS_MAX = 1_000_000_000
 
 
 class ConfigError(ValueError):
@@ -37,6 +41,8 @@ class Settings:
     max_outstanding_total: int = 1000
     scheduler_address: str = "tcp://127.0.0.1:8786"
     dashboard_url: str = "http://localhost:8787"
+    # The /data page's dataset, generated on the workers: one row per second.
+    data_rows: int = 5_000_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,6 +84,13 @@ class Settings:
             scheduler_address=_scheduler_address(get("DASK_SCHEDULER_ADDRESS"))
             or defaults.scheduler_address,
             dashboard_url=_dashboard_url(get("DASK_DASHBOARD_URL")) or defaults.dashboard_url,
+            data_rows=_integer(
+                "PANEL_DASK_DATA_ROWS",
+                get("PANEL_DASK_DATA_ROWS"),
+                defaults.data_rows,
+                DATA_ROWS_MIN,
+                DATA_ROWS_MAX,
+            ),
         )
 
 

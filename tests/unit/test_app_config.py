@@ -16,6 +16,7 @@ def test_defaults_follow_the_contract():
     assert settings.max_outstanding == 100
     assert settings.scheduler_address == "tcp://127.0.0.1:8786"
     assert settings.dashboard_url == "http://localhost:8787"
+    assert settings.data_rows == 5_000_000
 
 
 def test_every_variable_is_read():
@@ -30,6 +31,7 @@ def test_every_variable_is_read():
             "PANEL_DASK_MAX_OUTSTANDING": "7",
             "DASK_SCHEDULER_ADDRESS": "tcp://demo-scheduler:8786",
             "DASK_DASHBOARD_URL": "/dask/",
+            "PANEL_DASK_DATA_ROWS": "86400",
         }
     )
     assert settings == Settings(
@@ -42,6 +44,7 @@ def test_every_variable_is_read():
         max_outstanding=7,
         scheduler_address="tcp://demo-scheduler:8786",
         dashboard_url="/dask",
+        data_rows=86_400,
     )
 
 
@@ -70,6 +73,16 @@ def test_empty_values_mean_default():
             "PANEL_ALLOW_WEBSOCKET_ORIGIN",
             ",",
             "PANEL_ALLOW_WEBSOCKET_ORIGIN: expected at least one",
+        ),
+        (
+            "PANEL_DASK_DATA_ROWS",
+            "1e6",
+            "PANEL_DASK_DATA_ROWS: expected an integer from 86400 to 1000000000, got '1e6'",
+        ),
+        (
+            "PANEL_DASK_DATA_ROWS",
+            "1000",
+            "PANEL_DASK_DATA_ROWS: must be from 86400 to 1000000000, got 1000",
         ),
         ("DASK_SCHEDULER_ADDRESS", "scheduler:8786", "DASK_SCHEDULER_ADDRESS: expected <tcp|tls"),
         ("DASK_DASHBOARD_URL", "dask", "DASK_DASHBOARD_URL: expected an http(s):// URL"),
