@@ -58,8 +58,8 @@ docker-up: system-deps ## start a Docker daemon unless one answers (log under ~/
 test-images: docker-up
 	LOCAL_BASE=1 bash images/build.sh
 
-chart-docs: $(STAMP) ## regenerate the values table in charts/panel-dask/README.md from values.yaml
-	$(PY) tests/chart/chart_values_docs.py --write
+chart-docs: $(STAMP) ## render charts/panel-dask/README.md with helm-docs from README.md.gotmpl and values.yaml
+	$(PY) -m panel_dask_testcluster chart-docs
 
 lint: $(STAMP) ## ruff lint + format check, mypy on the operator
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from chart_values_docs import CHART_DIR
+
+from panel_dask_testcluster.chart_docs import CHART_DIR
 
 CI_DIR = CHART_DIR / "ci"
 CRD_DIR = CHART_DIR / "crds"

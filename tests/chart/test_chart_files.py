@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from importlib import resources
 from pathlib import Path
 
 import pytest
 import yaml
-from chart_values_docs import (
-    CHART_DIR,
-    documented_keys,
-    render_table,
-    replace_table,
-    undocumented_leaves,
-)
+
+from panel_dask_testcluster import chart_docs
+from panel_dask_testcluster.chart_docs import CHART_DIR
 
 CI_CASES = [
     "default",
@@ -36,30 +33,59 @@ def installed_crd(name: str) -> str:
     return path.read_text()
 
 
-def test_readme_values_table_matches_values_yaml() -> None:
-    readme = (CHART_DIR / "README.md").read_text()
-    table = render_table((CHART_DIR / "values.yaml").read_text())
-    assert replace_table(readme, table) == readme, (
-        "charts/panel-dask/README.md values table is stale: "
-        "run `python tests/chart/chart_values_docs.py --write` (make chart-docs)"
+def values_rows(readme: str) -> dict[str, str]:
+    """The values table helm-docs wrote: key -> description."""
+    lines = readme.splitlines()
+    start = lines.index("| Key | Type | Default | Description |") + 2
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("| "):
+            break
+        rows.append(line.removeprefix("| ").removesuffix(" |").split(" | "))
+    return {cells[0]: " | ".join(cells[3:]) for cells in rows}
+
+
+@pytest.fixture(scope="module")
+def rendered_readme() -> str:
+    return chart_docs.render()
+
+
+@pytest.fixture
+def chart_copy(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(CHART_DIR, tmp_path / "panel-dask"))
+
+
+def test_readme_is_what_helm_docs_renders(rendered_readme: str) -> None:
+    assert rendered_readme == (CHART_DIR / "README.md").read_text(), (
+        "charts/panel-dask/README.md is stale: run make chart-docs "
+        "(edit README.md.gotmpl and the `# --` comments in values.yaml, never README.md)"
     )
 
 
-def test_values_table_generator_sees_a_changed_comment(tmp_path: Path) -> None:
+def test_helm_docs_sees_a_changed_comment(chart_copy: Path, rendered_readme: str) -> None:
     """The drift check must fail when a description changes (guards the check itself)."""
-    values = (CHART_DIR / "values.yaml").read_text()
-    changed = values.replace("# -- Number of Panel pods", "# -- How many Panel pods", 1)
-    assert changed != values
-    readme = (CHART_DIR / "README.md").read_text()
-    assert replace_table(readme, render_table(changed)) != readme
+    values = chart_copy / "values.yaml"
+    text = values.read_text()
+    values.write_text(text.replace("# -- Number of Panel pods", "# -- How many Panel pods", 1))
+    assert values.read_text() != text
+    changed = chart_docs.render(chart_copy)
+    assert changed != rendered_readme
+    assert values_rows(changed)["panel.replicas"].startswith("How many Panel pods")
 
 
-def test_every_value_is_documented() -> None:
-    text = (CHART_DIR / "values.yaml").read_text()
-    documented = {key.path for key in documented_keys(text)}
-    missing = undocumented_leaves(yaml.safe_load(text), documented)
-    assert not missing, f"values without a `# --` comment: {missing}"
-    assert all(key.description for key in documented_keys(text))
+def test_every_value_is_documented(rendered_readme: str) -> None:
+    """helm-docs lists every leaf value; one without a `# --` comment has no description."""
+    rows = values_rows(rendered_readme)
+    assert "panel.replicas" in rows and "autoscaler.maximum" in rows
+    undocumented = [key for key, description in rows.items() if not description.strip()]
+    assert not undocumented, f"values without a `# --` comment: {undocumented}"
+
+
+def test_a_value_without_a_comment_is_caught(chart_copy: Path) -> None:
+    values = chart_copy / "values.yaml"
+    text = values.read_text()
+    values.write_text(text.replace("# -- Number of Panel pods", "# Number of Panel pods", 1))
+    assert values_rows(chart_docs.render(chart_copy))["panel.replicas"] == ""
 
 
 def test_schema_covers_exactly_the_values() -> None:

@@ -1,7 +1,9 @@
-"""``python -m panel_dask_testcluster build|build-node|up|down|status``.
+"""``python -m panel_dask_testcluster build|build-node|build-docs|chart-docs|up|down|status``.
 
 ``build`` makes the control plane's binaries, ``build-node`` the kind node's
-(kubelet, kubeadm, kube-proxy, kind, CoreDNS, kube-router, pause, capwrap).
+(kubelet, kubeadm, kube-proxy, kind, CoreDNS, kube-router, pause, capwrap),
+``build-docs`` helm-docs. ``chart-docs`` rewrites the chart README from its
+template and values.yaml with helm-docs (``--check``: exit 1 when it is stale).
 
 ``up`` leaves the control plane running and ends with two lines a shell can
 ``eval``: ``export KUBECONFIG=...`` and ``export PATH=...:$PATH``.
@@ -14,34 +16,53 @@ import contextlib
 import sys
 from pathlib import Path
 
-from panel_dask_testcluster import cluster
-from panel_dask_testcluster.build import BuildError, build, build_node, is_built, is_node_built
-from panel_dask_testcluster.pins import bin_dir, node_bin_dir
+from panel_dask_testcluster import chart_docs, cluster
+from panel_dask_testcluster.build import (
+    BuildError,
+    build,
+    build_docs,
+    build_node,
+    is_built,
+    is_docs_built,
+    is_node_built,
+)
+from panel_dask_testcluster.pins import bin_dir, docs_bin_dir, node_bin_dir
+
+# Each pin set: its bin folder, whether it is cached, how to build it.
+PIN_SETS = {
+    "build": (bin_dir, is_built, build),
+    "build-node": (node_bin_dir, is_node_built, build_node),
+    "build-docs": (docs_bin_dir, is_docs_built, build_docs),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m panel_dask_testcluster", description=__doc__)
-    parser.add_argument("command", choices=["build", "build-node", "up", "down", "status"])
+    parser.add_argument("command", choices=[*PIN_SETS, "chart-docs", "up", "down", "status"])
     parser.add_argument(
         "--state-dir", type=Path, default=cluster.default_state_dir(),
         help="where the control plane keeps certificates, data and logs (default: %(default)s)",
     )  # fmt: skip
-    parser.add_argument(
-        "--force", action="store_true", help="build, build-node: rebuild even if cached"
-    )
+    parser.add_argument("--force", action="store_true", help="build*: rebuild even if cached")
     parser.add_argument(
         "--print-bin-dir", action="store_true",
-        help="build, build-node: print only the bin folder on stdout (progress goes to stderr)",
+        help="build*: print only the bin folder on stdout (progress goes to stderr)",
     )  # fmt: skip
     parser.add_argument(
         "--cached-only", action="store_true",
-        help="build, build-node: never build; fail unless this pin set is cached",
+        help="build*: never build; fail unless this pin set is cached",
+    )  # fmt: skip
+    parser.add_argument(
+        "--check", action="store_true",
+        help="chart-docs: write nothing; exit 1 when the chart README is stale",
     )  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        if args.command in ("build", "build-node"):
+        if args.command in PIN_SETS:
             return build_command(args.command, args.force, args.print_bin_dir, args.cached_only)
+        elif args.command == "chart-docs":
+            return chart_docs_command(args.check)
         elif args.command == "up":
             if (args.state_dir / "state.json").exists():
                 print("stopping the previous control plane first", file=sys.stderr)
@@ -63,11 +84,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_command(command: str, force: bool, print_bin_dir: bool, cached_only: bool) -> int:
     """Build one pin set (or check its cache); scripts capture the folder with --print-bin-dir."""
-    target, built, builder = (
-        (bin_dir(), is_built, build)
-        if command == "build"
-        else (node_bin_dir(), is_node_built, build_node)
-    )
+    folder, built, builder = PIN_SETS[command]
+    target = folder()
     if cached_only:
         if not built(target):
             print(f"error: {command}: nothing cached in {target}", file=sys.stderr)
@@ -77,6 +95,20 @@ def build_command(command: str, force: bool, print_bin_dir: bool, cached_only: b
             target = builder(force=force)
     if print_bin_dir:
         print(target)
+    return 0
+
+
+def chart_docs_command(check: bool) -> int:
+    """Rewrite the chart README with helm-docs, or (``check``) say whether it is stale."""
+    readme = chart_docs.CHART_DIR / "README.md"
+    rendered = chart_docs.render()
+    if check:
+        if rendered != readme.read_text():
+            print(f"{readme} is stale: run make chart-docs", file=sys.stderr)
+            return 1
+        return 0
+    readme.write_text(rendered)
+    print(f"wrote {readme}")
     return 0
 
 

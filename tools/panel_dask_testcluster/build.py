@@ -2,7 +2,8 @@
 
 ``build``: kube-apiserver & co., etcd, kwok and helm for the test control plane.
 ``build-node``: what a kind node needs (kubelet, kubeadm, kube-proxy, kind, CoreDNS,
-kube-router, pause, capwrap). Everything comes from the Go module proxy through
+kube-router, pause, capwrap). ``build-docs``: helm-docs, for the chart README's
+values table. Everything comes from the Go module proxy through
 the modules in tools/go/ (pause: gcc on the C file in the pinned k8s.io/kubernetes
 module). A finished build is a folder under the cache named after the pins
 (:func:`panel_dask_testcluster.pins.bin_dir`, :func:`~panel_dask_testcluster.pins.node_bin_dir`);
@@ -26,7 +27,9 @@ from pathlib import Path
 
 from panel_dask_testcluster.pins import (
     COREDNS_VERSION,
+    DOCS_TOOLS,
     GO_MODULES,
+    HELM_DOCS_VERSION,
     KIND_VERSION,
     KUBE_ROUTER_VERSION,
     KUBERNETES_VERSION,
@@ -38,6 +41,7 @@ from panel_dask_testcluster.pins import (
     TRAEFIK_VERSION,
     Tool,
     bin_dir,
+    docs_bin_dir,
     node_bin_dir,
 )
 
@@ -266,9 +270,9 @@ def build_pause(out_dir: Path) -> None:
         raise BuildError(f"{' '.join(command)} failed:\n{result.stderr.strip()}")
 
 
-def check_node_versions(out_dir: Path) -> None:
+def check_versions(out_dir: Path, checks: dict[str, tuple[list[str], str]]) -> None:
     """Run each built binary's version command; it must name the pinned version."""
-    for name, (args, expected) in NODE_VERSION_CHECKS.items():
+    for name, (args, expected) in checks.items():
         result = subprocess.run(
             [str(out_dir / name), *args], capture_output=True, text=True, timeout=60
         )
@@ -281,7 +285,12 @@ def build_node(force: bool = False) -> Path:
     """Build the kind-node pin set unless it is cached; returns its bin folder."""
     target = node_bin_dir()
     return _build_set(
-        target, "kind node tools", node_steps(), check_node_versions, is_node_built, force
+        target,
+        "kind node tools",
+        node_steps(),
+        lambda out_dir: check_versions(out_dir, NODE_VERSION_CHECKS),
+        is_node_built,
+        force,
     )
 
 
@@ -299,3 +308,24 @@ def _build_traefik(out_dir: Path) -> None:
     from panel_dask_testcluster.traefik import build_traefik  # traefik.py imports this module
 
     build_traefik(out_dir)
+
+
+HELM_DOCS = "helm-docs"
+DOCS_VERSION_CHECKS = {HELM_DOCS: (["--version"], f"version {HELM_DOCS_VERSION.lstrip('v')}")}
+
+
+def is_docs_built(target: Path | None = None) -> bool:
+    """True when helm-docs of this pin set is already in the cache."""
+    return ((target or docs_bin_dir()) / HELM_DOCS).exists()
+
+
+def build_docs(force: bool = False) -> Path:
+    """Build helm-docs unless its pin set is cached; returns its bin folder."""
+    return _build_set(
+        docs_bin_dir(),
+        "docs tools",
+        [_tool_step(tool) for tool in DOCS_TOOLS],
+        lambda out_dir: check_versions(out_dir, DOCS_VERSION_CHECKS),
+        is_docs_built,
+        force,
+    )

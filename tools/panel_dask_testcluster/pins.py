@@ -1,8 +1,9 @@
 """What the test clusters are built from, and where the built binaries live.
 
-Two pin sets, each with its own cache folder: the control plane (``build``:
-kube-apiserver & co., etcd, kwok, helm) and the kind node (``build-node``:
-kubelet, kubeadm, kube-proxy, kind, CoreDNS, kube-router, pause, capwrap).
+Three pin sets, each with its own cache folder: the control plane (``build``:
+kube-apiserver & co., etcd, kwok, helm), the kind node (``build-node``:
+kubelet, kubeadm, kube-proxy, kind, CoreDNS, kube-router, pause, capwrap) and the
+chart's docs tool (``build-docs``: helm-docs).
 The versions below must match the Go modules in tools/go/*/go.mod; changing one
 changes the cache folder, so the next build rebuilds instead of reusing.
 """
@@ -62,6 +63,12 @@ def _minor(version: str) -> str:
     return version.lstrip("v").split(".")[1]
 
 
+# Both Kubernetes builds (control plane and node) stamp the release the same way.
+_KUBERNETES_LDFLAGS = _kube_version_ldflags(
+    "k8s.io/component-base/version", KUBERNETES_VERSION
+) + _kube_version_ldflags("k8s.io/client-go/pkg/version", KUBERNETES_VERSION)
+
+
 TOOLS = (
     Tool(
         module="kubernetes",
@@ -71,8 +78,7 @@ TOOLS = (
             "k8s.io/kubernetes/cmd/kube-scheduler",
             "k8s.io/kubernetes/cmd/kubectl",
         ),
-        ldflags=_kube_version_ldflags("k8s.io/component-base/version", KUBERNETES_VERSION)
-        + _kube_version_ldflags("k8s.io/client-go/pkg/version", KUBERNETES_VERSION),
+        ldflags=_KUBERNETES_LDFLAGS,
     ),
     Tool(module="etcd", packages=("go.etcd.io/etcd/server/v3",)),
     Tool(
@@ -154,8 +160,7 @@ NODE_TOOLS: tuple[Tool, ...] = (
             "k8s.io/kubernetes/cmd/kubeadm",
             "k8s.io/kubernetes/cmd/kube-proxy",
         ),
-        ldflags=_kube_version_ldflags("k8s.io/component-base/version", KUBERNETES_VERSION)
-        + _kube_version_ldflags("k8s.io/client-go/pkg/version", KUBERNETES_VERSION),
+        ldflags=_KUBERNETES_LDFLAGS,
     ),
     Tool(module="kind", packages=("sigs.k8s.io/kind",)),
     Tool(
@@ -200,17 +205,22 @@ def _module_files(module: str) -> list[Path]:
     return [p for p in names if p.exists()]
 
 
+def _digest_tools(digest: hashlib._Hash, tools: tuple[Tool, ...]) -> None:
+    """Feed each tool's module, packages, flags and module file bytes into ``digest``."""
+    for tool in tools:
+        digest.update(" ".join((tool.module, *tool.packages, *tool.ldflags)).encode())
+        for path in _module_files(tool.module):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+
+
 def node_pin_key() -> str:
     """A short name for the kind-node pin set: versions, flags and every module file byte."""
     digest = hashlib.sha256()
     for version in NODE_VERSIONS:
         digest.update(version.encode())
     digest.update(" ".join(PAUSE_CFLAGS).encode())
-    for tool in NODE_TOOLS:
-        digest.update(" ".join((tool.module, *tool.packages, *tool.ldflags)).encode())
-        for path in _module_files(tool.module):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
+    _digest_tools(digest, NODE_TOOLS)
     # Traefik's module and the generated dependency copies it builds against.
     from panel_dask_testcluster.traefik import generation_key  # imports this module
 
@@ -224,3 +234,28 @@ def node_pin_key() -> str:
 def node_bin_dir() -> Path:
     """Where the kind-node pin set's binaries are (or will be) built."""
     return cache_root() / "node" / node_pin_key() / "bin"
+
+
+# helm-docs writes the chart README's values table (``make chart-docs``). A set of its
+# own: a cold build is about 270 small packages, and a change here never rebuilds
+# the control plane or the node.
+HELM_DOCS_VERSION = "v1.14.2"
+DOCS_TOOLS: tuple[Tool, ...] = (
+    Tool(
+        module="helm-docs",
+        packages=("github.com/norwoodj/helm-docs/cmd/helm-docs",),
+        ldflags=(f"-X main.version={HELM_DOCS_VERSION.lstrip('v')}",),
+    ),
+)
+
+
+def docs_pin_key() -> str:
+    """A short name for the docs pin set: its version and every module file byte."""
+    digest = hashlib.sha256(HELM_DOCS_VERSION.encode())
+    _digest_tools(digest, DOCS_TOOLS)
+    return f"helm-docs-{HELM_DOCS_VERSION}-{digest.hexdigest()[:12]}"
+
+
+def docs_bin_dir() -> Path:
+    """Where the docs pin set's binary is (or will be) built."""
+    return cache_root() / "docs" / docs_pin_key() / "bin"
