@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 
 from distributed import get_worker
 
+from panel_dask_app import scheduler_api
 from panel_dask_app.tasks import get_spec
 
 
@@ -66,18 +67,28 @@ class ClusterSummary(TypedDict):
 def cluster_summary(dask_scheduler: Any) -> ClusterSummary:
     """Count workers, threads, queued and processing tasks, memory (runs on the scheduler).
 
-    ``queued`` includes tasks with no worker able to run them, since both wait
-    for capacity. The scheduler's RPC handlers expose neither count, hence a
-    function run on the scheduler rather than several partial calls.
+    One reading of the scheduler's state document, the same one the queue
+    autoscaler reads over HTTP (:mod:`panel_dask_app.scheduler_api`), so the
+    page and the autoscaler never count differently. The app reaches the
+    scheduler's comm port only, hence a function run on the scheduler.
     """
-    workers = list(dask_scheduler.workers.values())
+    return summarize(scheduler_api.state(dask_scheduler))
+
+
+def summarize(state: dict[str, Any]) -> ClusterSummary:
+    """The cluster panel's counts from a state document.
+
+    ``queued`` includes tasks with no worker able to run them, since both wait
+    for capacity.
+    """
+    tasks, workers = state["tasks"], state["workers"]
     return ClusterSummary(
         workers=len(workers),
-        threads=sum(ws.nthreads for ws in workers),
-        queued=len(dask_scheduler.queued) + len(dask_scheduler.unrunnable),
-        processing=sum(len(ws.processing) for ws in workers),
-        memory_used=sum(ws.memory.process for ws in workers),
-        memory_limit=sum(ws.memory_limit or 0 for ws in workers),
+        threads=sum(w["nthreads"] for w in workers),
+        queued=tasks.get("queued", 0) + tasks.get("no-worker", 0),
+        processing=tasks.get("processing", 0),
+        memory_used=sum(w["memory_process"] for w in workers),
+        memory_limit=sum(w["memory_limit"] for w in workers),
     )
 
 
