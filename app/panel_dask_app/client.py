@@ -36,7 +36,7 @@ class DaskConnection(param.Parameterized):
     """A lazily created, self-healing asynchronous client to one scheduler."""
 
     address = param.String(doc="Scheduler address, e.g. tcp://127.0.0.1:8786.")
-    status = param.Selector(
+    status: param.Selector[str] = param.Selector(
         default=CONNECTING,
         objects=[CONNECTING, CONNECTED, RECONNECTING, DISCONNECTED, CLOSED],
         doc="What the UI shows about the connection.",

@@ -13,6 +13,7 @@ import time
 import panel as pn
 import param
 from dask.utils import format_bytes
+from param.parameters import NoNone
 
 from panel_dask_app.client import DaskConnection, DaskUnavailableError, get_connection
 from panel_dask_app.remote import ClusterSummary, cluster_summary
@@ -21,7 +22,7 @@ from panel_dask_app.remote import ClusterSummary, cluster_summary
 class ClusterMonitor(param.Parameterized):
     """Polls the scheduler for workers, threads, queued/processing tasks and memory."""
 
-    connection = param.ClassSelector(class_=DaskConnection)
+    connection = param.ClassSelector(class_=DaskConnection, allow_None=NoNone)
     interval = param.Number(default=2.0, bounds=(0.1, None), doc="Seconds between polls.")
     summary = param.Dict(default=None, allow_None=True, doc="The last ClusterSummary.")
     error = param.String(default="", doc="Why the last poll failed, if it did.")

@@ -62,7 +62,7 @@ class TaskRecord(param.Parameterized):
     number = param.Integer(default=1, bounds=(1, None), doc="Position in this session.")
     task = param.String(doc="Task name from panel_dask_app.tasks.TASKS.")
     argument = param.Number(doc="The validated input.")
-    state = param.Selector(default=SUBMITTED, objects=STATES)
+    state: param.Selector[str] = param.Selector(default=SUBMITTED, objects=STATES)
     worker = param.String(default="")
     duration = param.Number(default=None, allow_None=True, doc="Seconds on the worker.")
     result = param.String(default="", doc="The value, or the error, as text.")
@@ -103,7 +103,7 @@ class SubmissionPlan:
 class SessionTasks(param.Parameterized):
     """The form's inputs and the list of tasks of one browser session."""
 
-    task = param.Selector(
+    task: param.Selector[str] = param.Selector(
         default="fibonacci",
         objects={spec.label: spec.name for spec in TASKS.values()},
         doc="Which task to run.",
@@ -126,7 +126,9 @@ class SessionTasks(param.Parameterized):
         doc="One line for the progress bar, e.g. ``3 of 5 done, 1 failed``.",
     )
     message = param.String(default="", doc="Feedback on the last action.")
-    message_kind = param.Selector(default="info", objects=["info", "success", "warning", "danger"])
+    message_kind: param.Selector[str] = param.Selector(
+        default="info", objects=["info", "success", "warning", "danger"]
+    )
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)

@@ -7,6 +7,7 @@ from html import escape
 import panel as pn
 import param
 from panel.viewable import Viewer
+from param.parameters import NoNone
 
 from panel_dask_app.client import CONNECTED, CONNECTING, RECONNECTING, DaskConnection
 from panel_dask_app.cluster import ClusterMonitor, summary_rows
@@ -26,16 +27,26 @@ def stats_html(rows: list[tuple[str, str]]) -> str:
     return f'<dl class="stats">{cells}</dl>'
 
 
+def status_text(status: str, message: str) -> str:
+    """The connection alert's text, e.g. ``**Dask: connected.** Connected to ...``."""
+    return f"**Dask: {status}.** {message}"
+
+
+def alert_kind(status: str) -> str:
+    """The alert colour of a connection status; anything unexpected is ``danger``."""
+    return _ALERT_KIND.get(status, "danger")
+
+
 class ConnectionStatus(Viewer):
     """Says whether the app can reach the scheduler, and what happens meanwhile."""
 
-    connection = param.ClassSelector(class_=DaskConnection)
+    connection = param.ClassSelector(class_=DaskConnection, allow_None=NoNone)
 
     def __panel__(self) -> pn.viewable.Viewable:
         status = self.connection.param.status
         return pn.pane.Alert(
-            pn.bind(lambda s, m: f"**Dask: {s}.** {m}", status, self.connection.param.message),
-            alert_type=pn.bind(lambda s: _ALERT_KIND.get(s, "danger"), status),
+            pn.bind(status_text, status, self.connection.param.message),
+            alert_type=pn.bind(alert_kind, status),
             css_classes=["dask-connection"],
             sizing_mode="stretch_width",
         )
@@ -44,12 +55,12 @@ class ConnectionStatus(Viewer):
 class ClusterPanel(Viewer):
     """Workers, threads, tasks queued and processing, memory; refreshed by the monitor."""
 
-    monitor = param.ClassSelector(class_=ClusterMonitor)
+    monitor = param.ClassSelector(class_=ClusterMonitor, allow_None=NoNone)
 
     def __panel__(self) -> pn.viewable.Viewable:
         def render(summary: dict[str, int] | None, error: str) -> str:
             note = f'<p class="stats-note">{escape(error)}</p>' if error else ""
-            return stats_html(summary_rows(summary)) + note  # type: ignore[arg-type]
+            return stats_html(summary_rows(summary)) + note
 
         return pn.Column(
             pn.pane.Markdown("### Cluster", margin=(0, 10)),

@@ -7,6 +7,7 @@ from html import escape
 import panel as pn
 import param
 from panel.viewable import Viewer
+from param.parameters import NoNone
 
 from panel_dask_app.dashboard import DEFAULT_PLOTS, PLOTS, plot_url, status_url
 
@@ -34,7 +35,7 @@ def iframe_html(label: str, url: str, height: int) -> str:
 class DashboardView(Viewer):
     """Pick plots; each shows live in an iframe from the scheduler's dashboard."""
 
-    state = param.ClassSelector(class_=DashboardState)
+    state = param.ClassSelector(class_=DashboardState, allow_None=NoNone)
 
     @param.depends("state.plots", "state.height")
     def _plots(self) -> pn.viewable.Viewable:
@@ -63,4 +64,4 @@ class DashboardView(Viewer):
         )
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return pn.panel(self._plots, sizing_mode="stretch_width")
+        return pn.param.ParamMethod(self._plots, sizing_mode="stretch_width")

@@ -48,7 +48,11 @@ def _start_background_work() -> None:
     pn.state.onload(start)
 
 
-def _survive_server_loss(main: list[pn.viewable.Viewable], extra: str = "") -> None:
+# What a template's sidebar and main take: panes, layouts, widgets and Viewers.
+Shown = pn.viewable.Viewable | pn.viewable.Viewer
+
+
+def _survive_server_loss(main: list[Shown], extra: str = "") -> None:
     """Reload into a fresh session if this server dies; say so on the page that follows."""
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         install_reconnect(pn.state.curdoc)
@@ -57,7 +61,7 @@ def _survive_server_loss(main: list[pn.viewable.Viewable], extra: str = "") -> N
         main.insert(0, notice)
 
 
-def _sidebar() -> list[pn.viewable.Viewable]:
+def _sidebar() -> list[Shown]:
     return [
         pn.pane.Markdown(NAVIGATION),
         ConnectionStatus(connection=get_connection()),
@@ -74,7 +78,7 @@ def tasks_page() -> pn.template.BaseTemplate:
         session.hold_updates = functools.partial(pn.io.hold, pn.state.curdoc)
     close_on_session_destroyed(session)
     _start_background_work()
-    main: list[pn.viewable.Viewable] = [TasksView(session=session)]
+    main: list[Shown] = [TasksView(session=session)]
     _survive_server_loss(main, TASKS_LOST)
     return Template(
         title=f"{TITLE} · tasks",
@@ -88,7 +92,7 @@ def dashboard_page() -> pn.template.BaseTemplate:
     """The Dask dashboard page: chosen scheduler plots in iframes."""
     view = DashboardView(state=DashboardState(base_url=get_settings().dashboard_url))
     _start_background_work()
-    main: list[pn.viewable.Viewable] = [view]
+    main: list[Shown] = [view]
     _survive_server_loss(main)
     return Template(
         title=f"{TITLE} · Dask dashboard",

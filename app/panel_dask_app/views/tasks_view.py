@@ -9,6 +9,7 @@ import panel as pn
 import param
 from bokeh.models.widgets.tables import HTMLTemplateFormatter
 from panel.viewable import Viewer
+from param.parameters import NoNone
 
 from panel_dask_app.loop import current_loop, on_loop
 from panel_dask_app.session import TaskSession
@@ -39,9 +40,9 @@ _STATE_COLOURS = {
 }
 
 
-def refused_value(parameter: param.Parameter, value: object) -> str:
+def refused_value(parameter: param.Parameter[Any], value: object) -> str:
     """Say which form field refused ``value`` and what it accepts, like TaskInputError."""
-    label = (parameter.label or parameter.name).lower()
+    label = (parameter.label or parameter.name or "").lower()
     bounds = getattr(parameter, "bounds", None)
     if bounds is not None and None not in bounds:
         return f"{label}: must be from {bounds[0]} to {bounds[1]}, got {value!r}"
@@ -53,6 +54,11 @@ def refused_value(parameter: param.Parameter, value: object) -> str:
 STATE_FORMATTER = HTMLTemplateFormatter(
     template='<span class="task-state task-state-<%= value %>"><%= value %></span>'
 )
+
+
+def at_least_one(total: int) -> int:
+    """The progress bar's maximum: the task count, 1 before any task (no empty bar)."""
+    return max(total, 1)
 
 
 def state_stylesheet() -> str:
@@ -67,7 +73,7 @@ def state_stylesheet() -> str:
 class TasksView(Viewer):
     """Pick a task and its input, submit one or a batch, watch and cancel them."""
 
-    session = param.ClassSelector(class_=TaskSession)
+    session = param.ClassSelector(class_=TaskSession, allow_None=NoNone)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -180,7 +186,7 @@ class TasksView(Viewer):
         return pn.Column(
             pn.indicators.Progress(
                 value=tasks.param.done,
-                max=pn.bind(lambda total: max(total, 1), tasks.param.total),
+                max=pn.bind(at_least_one, tasks.param.total),
                 bar_color="success",
                 sizing_mode="stretch_width",
                 css_classes=["task-progress"],
@@ -216,7 +222,8 @@ class TasksView(Viewer):
             sizing_mode="stretch_width",
             css_classes=["task-table"],
         )
-        table.on_click(self._on_table_click)
+        # Panel awaits coroutine callbacks; its annotation names only plain ones.
+        table.on_click(self._on_table_click)  # type: ignore[arg-type]
         return table
 
     def __panel__(self) -> pn.viewable.Viewable:
