@@ -7,35 +7,42 @@ and lets dask-kubernetes create the Deployments. Scale-down is done here:
 workers that never connected go first, then idle workers the scheduler retires
 (their data moves), then exactly those Deployments are deleted and the replicas
 patched to match, so dask-kubernetes' replica handler finds nothing left to do.
+Between ticks, :func:`pause` long-polls the scheduler (:mod:`panel_dask_operator.watch`),
+so a burst is acted on at once rather than at the next interval.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-from dask_kubernetes.operator.controller import controller
-
-from panel_dask_operator import conditions, kube, metrics, retirement
+from panel_dask_operator import compat, conditions, kube, retirement, watch
 from panel_dask_operator.policy import Decision, ScalingSpec, SpecError, decide
+from panel_dask_operator.scheduler import SchedulerClient
+from panel_dask_operator.snapshot import SchedulerSnapshot, SchedulerUnreachableError
 
 MAX_BACKOFF_SECONDS = 30.0
 PROBLEMS: dict[type[Exception], str] = {
     SpecError: "InvalidSpec",
     kube.ClusterMissingError: "ClusterMissing",
-    metrics.SchedulerUnreachableError: "SchedulerUnreachable",
+    SchedulerUnreachableError: "SchedulerUnreachable",
 }
 
 
 @dataclass
 class Memory:
-    """What one autoscaler carries from tick to tick (restored from status on restart)."""
+    """What one autoscaler carries from tick to tick (restored from status on restart).
+
+    ``replicas`` is the worker count the last successful tick left, None until
+    one succeeded (or while suspended): what :func:`pause` compares against.
+    """
 
     low_since: float | None = None
     failures: int = 0
     last_problem: str = ""
+    replicas: int | None = None
 
 
 def poll_interval(spec: dict[str, Any]) -> float:
@@ -90,7 +97,7 @@ def scale_event(group: str, before: int, after: int, decision: Decision) -> tupl
 
 def build_status(
     decision: Decision,
-    snapshot: metrics.SchedulerSnapshot,
+    snapshot: SchedulerSnapshot,
     before: int,
     after: int,
     previous: list[dict[str, Any]],
@@ -138,8 +145,16 @@ def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | N
     return None if comparable(merged) == comparable(old) else new
 
 
-async def tick(body: dict[str, Any], memory: Memory, session: aiohttp.ClientSession) -> float:
-    """Run one tick for the autoscaler in ``body``; returns the seconds until the next."""
+async def tick(
+    body: dict[str, Any],
+    memory: Memory,
+    scheduler: SchedulerClient,
+    snapshot: SchedulerSnapshot | None = None,
+) -> float:
+    """Run one tick for the autoscaler in ``body``; returns the seconds until the next.
+
+    ``snapshot`` is a state :func:`pause` has just read, else the tick reads one.
+    """
     meta, spec = body["metadata"], body.get("spec", {})
     name, namespace = meta["name"], meta["namespace"]
     old_status = body.get("status") or {}
@@ -149,6 +164,7 @@ async def tick(body: dict[str, Any], memory: Memory, session: aiohttp.ClientSess
         scaling = ScalingSpec.from_resource(spec)
         if spec.get("suspend"):
             memory.low_since, memory.failures, memory.last_problem = None, 0, ""
+            memory.replicas = None
             status["conditions"] = conditions.ready(
                 previous, False, "Suspended", "spec.suspend is true: replicas are left alone"
             )
@@ -156,8 +172,7 @@ async def tick(body: dict[str, Any], memory: Memory, session: aiohttp.ClientSess
             await _write_status(name, namespace, old_status, status)
             return poll_interval(spec)
         worker_group = await kube.get_worker_group(spec["cluster"], namespace)
-        base_url = metrics.metrics_base_url(spec["cluster"], namespace)
-        snapshot = await metrics.fetch_snapshot(session, base_url)
+        snapshot = snapshot or await scheduler.snapshot()
         replicas = kube.replicas_of(worker_group)
         observation = snapshot.observation(pending=replicas - snapshot.ready_workers)
         now = time.time()
@@ -167,16 +182,19 @@ async def tick(body: dict[str, Any], memory: Memory, session: aiohttp.ClientSess
             await kube.set_replicas(worker_group, decision.desired)
             actual = decision.desired
         elif decision.desired < replicas:
-            actual = await _scale_down(worker_group, decision.desired, session, base_url)
-    except (SpecError, kube.ClusterMissingError, metrics.SchedulerUnreachableError) as error:
+            actual = await _scale_down(worker_group, decision.desired, scheduler)
+    except (SpecError, kube.ClusterMissingError, SchedulerUnreachableError) as error:
         return await _report_problem(body, memory, previous, error)
 
     memory.low_since = next_low_since(decision, actual, memory.low_since, now)
+    memory.replicas = actual
     if actual != replicas:
         group = kube.worker_group_name(spec["cluster"])
         await kube.post_event(body, *scale_event(group, replicas, actual, decision))
     if memory.failures:
-        await kube.post_event(body, "Recovered", f"scheduler and cluster reachable: {base_url}")
+        await kube.post_event(
+            body, "Recovered", f"scheduler and cluster reachable: {scheduler.base_url}"
+        )
     memory.failures, memory.last_problem = 0, ""
     status.update(build_status(decision, snapshot, replicas, actual, previous, memory.low_since))
     if actual != replicas:
@@ -185,17 +203,37 @@ async def tick(body: dict[str, Any], memory: Memory, session: aiohttp.ClientSess
     return poll_interval(spec)
 
 
-async def _scale_down(
-    worker_group: Any, desired: int, session: aiohttp.ClientSession, base_url: str
-) -> int:
+async def pause(
+    body: dict[str, Any], memory: Memory, scheduler: SchedulerClient, delay: float
+) -> SchedulerSnapshot | None:
+    """Wait before the next tick; returns the state read while waiting, if any.
+
+    After a failure or while suspended: ``delay`` seconds. Otherwise until the
+    scheduler's backlog would change the replicas, at most ``delay`` seconds.
+    """
+    if memory.failures or memory.replicas is None:
+        await asyncio.sleep(delay)
+        return None
+    try:
+        return await watch.until_reason_to_act(
+            scheduler,
+            ScalingSpec.from_resource(body.get("spec", {})),
+            replicas=memory.replicas,
+            low_since=memory.low_since,
+            within=delay,
+            clock=time.time,
+        )
+    except (SpecError, SchedulerUnreachableError):
+        return None  # the tick reads again and reports it
+
+
+async def _scale_down(worker_group: Any, desired: int, scheduler: SchedulerClient) -> int:
     """Remove workers down to ``desired``, never a busy one; returns the new replica count."""
     namespace, group = worker_group.namespace, worker_group.name
-    # dask-kubernetes' replica handler runs in this process under this lock: holding it
-    # makes "retire, delete these Deployments, patch replicas" atomic for it.
-    async with controller.worker_group_scale_locks[f"{namespace}/{group}"]:
+    async with compat.scale_lock(namespace, group):
         deployments = [str(d.name) for d in await kube.worker_deployments(worker_group)]
         doomed = await retirement.retire_for_removal(
-            session, base_url, deployments, len(deployments) - desired, allow_busy=False
+            scheduler, deployments, len(deployments) - desired, allow_busy=False
         )
         for deployment_name in doomed:
             await kube.delete_deployment(deployment_name, namespace)

@@ -20,6 +20,9 @@ DaskCluster only in a later handler; an operator stopped in between (an
 uninstall, a crash) leaves a group the garbage collector never removes. Here
 the group is owned from birth, like the scheduler Deployment and Service.
 
+Every reach into dask-kubernetes' or kopf's internals goes through
+:mod:`panel_dask_operator.compat`.
+
 And a DaskCluster can stay ``Pending`` for good: the handler that creates the
 scheduler Service writes ``Pending`` when it returns, which may land after the
 Service handler already wrote ``Running`` (dask/dask-kubernetes#968).
@@ -37,7 +40,9 @@ from dask_kubernetes.operator._objects import DaskCluster, DaskWorkerGroup
 from dask_kubernetes.operator.controller import controller
 from kr8s.asyncio.objects import Service
 
-from panel_dask_operator import kube, metrics, retirement
+from panel_dask_operator import compat, kube, retirement
+from panel_dask_operator.scheduler import SchedulerClient, scheduler_base_url
+from panel_dask_operator.snapshot import SchedulerUnreachableError
 
 DROPPED = (controller.daskautoscaler_adapt, controller.daskcluster_autoshutdown)
 
@@ -48,8 +53,7 @@ def _idle_timeout_set(spec: kopf.Spec, **_: Any) -> bool:
 
 def trim(registry: kopf.OperatorRegistry) -> None:
     """Remove the finalizing timers from ``registry`` and re-add autoshutdown, filtered."""
-    spawning = registry._spawning  # kopf has no public API to unregister a handler
-    spawning._handlers[:] = [h for h in spawning._handlers if h.fn not in DROPPED]
+    compat.drop_timers(registry, DROPPED)
     kopf.timer(
         "daskcluster.kubernetes.dask.org",
         interval=5.0,
@@ -58,14 +62,12 @@ def trim(registry: kopf.OperatorRegistry) -> None:
     )(controller.daskcluster_autoshutdown)
 
 
-_build_worker_group = controller.build_default_worker_group_spec
-
-
 def build_owned_worker_group_spec(
     cluster_name: str, spec: kopf.Spec, annotations: kopf.Annotations, labels: kopf.Labels
 ) -> dict[str, Any]:
     """dask-kubernetes' default worker group, owned by the DaskCluster being handled."""
-    data: dict[str, Any] = _build_worker_group(cluster_name, spec, annotations, labels)
+    upstream = compat.ORIGINALS["build_default_worker_group_spec"]
+    data: dict[str, Any] = upstream(cluster_name, spec, annotations, labels)
     kopf.adopt(data)  # the owner is the DaskCluster whose handler is running
     return data
 
@@ -87,13 +89,13 @@ async def retire_workers(
     worker_group = await DaskWorkerGroup.get(worker_group_name, namespace=namespace)
     cluster = str(worker_group.raw["spec"]["cluster"])
     deployments = [str(d.name) for d in await kube.worker_deployments(worker_group)]
-    base_url = metrics.metrics_base_url(cluster, namespace)
     try:
         async with aiohttp.ClientSession() as session:
+            scheduler = SchedulerClient(session, scheduler_base_url(cluster, namespace))
             names = await retirement.retire_for_removal(
-                session, base_url, deployments, n_workers, allow_busy=True
+                scheduler, deployments, n_workers, allow_busy=True
             )
-    except metrics.SchedulerUnreachableError as error:
+    except SchedulerUnreachableError as error:
         logger.warning(f"{error}; removing the {n_workers} newest workers of {worker_group_name}")
         return deployments[:n_workers]
     if len(names) < n_workers:
@@ -128,5 +130,6 @@ async def daskcluster_phase_from_service(name: str | None, namespace: str | None
 
 
 trim(kopf.get_default_registry())
-controller.retire_workers = retire_workers
-controller.build_default_worker_group_spec = build_owned_worker_group_spec
+compat.replace_controller_functions(
+    retire_workers=retire_workers, build_default_worker_group_spec=build_owned_worker_group_spec
+)

@@ -1,9 +1,15 @@
 """The local actuator: the same policy sizing a ``LocalCluster`` on one machine.
 
-``make dev`` starts a local cluster and calls :func:`start_local_autoscaler`. Scale-up
-asks the cluster for more workers; scale-down first drops workers that never
-connected, then retires idle workers through the scheduler (their data moves to the
-workers that stay) and only then closes them. A busy worker is never chosen.
+``make dev`` starts a local cluster and calls :func:`start_local_autoscaler`. It
+reads the scheduler exactly as the Kubernetes autoscaler does: the state route
+over the scheduler's own HTTP server, long-polled between ticks, so the
+cluster's scheduler must serve ``panel_dask_app.scheduler_api`` and
+``distributed.http.scheduler.api`` (the product's route list). Scale-up asks the
+cluster for more workers; scale-down follows the same plan
+(:func:`panel_dask_operator.retirement.plan_removal`): workers that never
+connected first, then idle workers, retired through the scheduler (their data
+moves to the workers that stay) and only then closed. A busy worker is never
+chosen.
 
 Bounds come from the environment (``PANEL_DASK_WORKERS_MIN``/``_MAX``,
 ``PANEL_DASK_TASKS_PER_WORKER``, ``PANEL_DASK_SCALE_DOWN_DELAY``).
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import os
 import time
@@ -20,8 +27,12 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
-from panel_dask_operator.metrics import SchedulerSnapshot, snapshot_from_scheduler
+import aiohttp
+
+from panel_dask_operator import retirement, watch
 from panel_dask_operator.policy import Decision, ScalingSpec, SpecError, decide
+from panel_dask_operator.scheduler import SchedulerClient
+from panel_dask_operator.snapshot import SchedulerSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -53,20 +64,34 @@ def spec_from_env(env: Mapping[str, str] = os.environ) -> ScalingSpec:
 
 
 class LocalAutoscaler:
-    """Drives one in-process-scheduler ``SpecCluster`` (e.g. ``LocalCluster``) by the policy."""
+    """Drives one in-process-scheduler ``SpecCluster`` (e.g. ``LocalCluster``) by the policy.
 
-    def __init__(self, cluster: Any, spec: ScalingSpec, *, interval: float = 0.5) -> None:
+    ``interval`` is the longest time between two ticks; a backlog that calls for
+    more workers is acted on as soon as the scheduler reports it.
+    """
+
+    def __init__(
+        self,
+        cluster: Any,
+        spec: ScalingSpec,
+        *,
+        interval: float = 0.5,
+        base_url: str | None = None,
+    ) -> None:
         self.cluster = cluster
         self.spec = spec
         self.interval = interval
+        self.base_url = base_url or http_base_url(cluster.scheduler)
         self.decisions: collections.deque[Decision] = collections.deque(maxlen=1000)
         self._low_since: float | None = None
         self._stop = asyncio.Event()
         self._future: Future[None] | asyncio.Task[None] | None = None
 
-    async def tick(self) -> Decision:
-        """Observe, decide, act once (on the cluster's event loop)."""
-        snapshot = snapshot_from_scheduler(self.cluster.scheduler)
+    async def tick(
+        self, scheduler: SchedulerClient, snapshot: SchedulerSnapshot | None = None
+    ) -> Decision:
+        """Observe (unless ``snapshot`` was just read), decide, act once, on the cluster's loop."""
+        snapshot = snapshot or await scheduler.snapshot()
         requested = len(self.cluster.worker_spec)
         observation = snapshot.observation(pending=requested - snapshot.ready_workers)
         decision = decide(self.spec, observation, low_since=self._low_since, now=time.monotonic())
@@ -77,20 +102,20 @@ class LocalAutoscaler:
         if decision.desired > requested:
             self.cluster.scale(decision.desired)
         elif decision.desired < requested:
-            await self._scale_down(snapshot, requested - decision.desired)
+            await self._scale_down(scheduler, requested - decision.desired)
         return decision
 
     async def run(self) -> None:
-        """Tick every ``interval`` seconds until :meth:`stop`; a failed tick is logged."""
-        while not self._stop.is_set():
-            try:
-                await self.tick()
-            except Exception:  # a flaky tick must not end autoscaling
-                logger.exception("local autoscaler tick failed")
-            try:
-                await asyncio.wait_for(self._stop.wait(), self.interval)
-            except TimeoutError:
-                pass
+        """Tick until :meth:`stop`, waiting in between for a reason to act; failures are logged."""
+        async with aiohttp.ClientSession() as session:
+            scheduler = SchedulerClient(session, self.base_url)
+            snapshot: SchedulerSnapshot | None = None
+            while not self._stop.is_set():
+                try:
+                    await self.tick(scheduler, snapshot)
+                except Exception:  # a flaky tick must not end autoscaling
+                    logger.exception("local autoscaler tick failed")
+                snapshot = await self._pause(scheduler)
 
     def start(self) -> LocalAutoscaler:
         """Run on the cluster's loop, from that loop or from any other thread."""
@@ -110,24 +135,50 @@ class LocalAutoscaler:
         """Ask the loop to stop after the current tick (thread-safe)."""
         self.cluster.loop.asyncio_loop.call_soon_threadsafe(self._stop.set)
 
-    async def _scale_down(self, snapshot: SchedulerSnapshot, count: int) -> None:
-        connected = {w.name for w in snapshot.workers}
+    async def _pause(self, scheduler: SchedulerClient) -> SchedulerSnapshot | None:
+        """Wait for a reason to act, ``interval`` or :meth:`stop`; returns what it read."""
+        waiting = asyncio.ensure_future(
+            watch.until_reason_to_act(
+                scheduler,
+                self.spec,
+                replicas=len(self.cluster.worker_spec),
+                low_since=self._low_since,
+                within=self.interval,
+                clock=time.monotonic,
+            )
+        )
+        stopping = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not waiting.done():
+            waiting.cancel()
+            return None
+        if waiting.exception() is None:
+            return waiting.result()
+        logger.warning("local autoscaler: %s", waiting.exception())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), self.interval)
+        return None
+
+    async def _scale_down(self, scheduler: SchedulerClient, count: int) -> None:
+        # Retire before closing: SpecCluster alone would close the processes and
+        # lose their results; the scheduler replicates unique data first.
         by_name = {str(name): name for name in self.cluster.worker_spec}
-        never_connected = [by_name[n] for n in by_name if n not in connected]
-        drop = never_connected[:count]
-        scheduler = self.cluster.scheduler
-        still_idle = [
-            w.address
-            for w in snapshot.idle_workers()
-            if w.address in scheduler.workers and not scheduler.workers[w.address].processing
-        ][: count - len(drop)]
-        if still_idle:
-            # Retire before closing: SpecCluster alone would close the processes and
-            # lose their results; retire_workers replicates unique data first.
-            retired = await scheduler.retire_workers(workers=still_idle, close_workers=False)
-            drop += [by_name[str(info["name"])] for info in retired.values()]
+        newest_first = list(reversed(by_name))
+        names = await retirement.retire_for_removal(
+            scheduler, newest_first, count, allow_busy=False
+        )
+        drop = [by_name[name] for name in names if name in by_name]
         if drop:
             await self.cluster.scale_down(drop)
+
+
+def http_base_url(scheduler: Any) -> str:
+    """Where an in-process scheduler serves its HTTP routes (no dashboard prefix)."""
+    server = scheduler.http_server
+    host = server.address if server.address not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{server.port}"
 
 
 def start_local_autoscaler(

@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiohttp
-
-from panel_dask_operator import metrics
-from panel_dask_operator.metrics import WorkerInfo
+from panel_dask_operator.scheduler import SchedulerClient
+from panel_dask_operator.snapshot import WorkerInfo
 
 RETIRE_TIME_LIMIT = 120.0
 
@@ -58,8 +56,7 @@ def plan_removal(
 
 
 async def retire_for_removal(
-    session: aiohttp.ClientSession,
-    base_url: str,
+    scheduler: SchedulerClient,
     deployments: Sequence[str],
     count: int,
     *,
@@ -70,14 +67,11 @@ async def retire_for_removal(
     Raises:
         SchedulerUnreachableError: the scheduler could not be read or asked.
     """
-    snapshot = await metrics.fetch_snapshot(session, base_url)
+    snapshot = await scheduler.snapshot()
     plan = plan_removal(deployments, snapshot.workers, count, allow_busy=allow_busy)
     retired: list[str] = []
     if plan.retire:
-        retired = await metrics.retire_workers(
-            session,
-            base_url,
-            addresses=[w.address for w in plan.retire],
-            time_limit=RETIRE_TIME_LIMIT,
+        retired = await scheduler.retire(
+            [w.address for w in plan.retire], time_limit=RETIRE_TIME_LIMIT
         )
     return plan.deletable(retired)

@@ -4,8 +4,10 @@ kopf timers would do this, but kopf puts a finalizer on every object a timer
 serves, and a DaskQueueAutoscaler left behind by ``helm uninstall`` (operator
 gone first) would then never finish deleting. Watch events need no finalizer:
 the latest body of each object is kept here and its loop ticks at
-``spec.pollIntervalSeconds``. A restarted operator lists the objects again,
-restores the scale-down clock from ``status.lowSince`` and carries on.
+``spec.pollIntervalSeconds``, or sooner when the scheduler's backlog calls for
+it (:func:`panel_dask_operator.autoscaler.pause`). A restarted operator lists
+the objects again, restores the scale-down clock from ``status.lowSince`` and
+carries on.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 import aiohttp
 
 from panel_dask_operator import autoscaler, conditions
+from panel_dask_operator.scheduler import SchedulerClient, scheduler_base_url
+from panel_dask_operator.snapshot import SchedulerSnapshot
 
 logger = logging.getLogger(__name__)
 Key = tuple[str, str]
@@ -69,17 +73,32 @@ class Supervisor:
         memory = autoscaler.Memory(
             low_since=conditions.parse_rfc3339(body.get("status", {}).get("lowSince"))
         )
+        scheduler: SchedulerClient | None = None
+        snapshot: SchedulerSnapshot | None = None
         while key in self._bodies:
             body = self._bodies[key]
+            current, scheduler = scheduler, self._scheduler(scheduler, body)
+            if scheduler is not current:
+                snapshot = None  # read from another scheduler
             try:
-                delay = await autoscaler.tick(body, memory, self._http())
+                delay = await autoscaler.tick(body, memory, scheduler, snapshot)
             except Exception:  # an API hiccup must not end autoscaling
                 memory.failures += 1
                 delay = autoscaler.backoff(body.get("spec", {}), memory.failures)
                 logger.exception("autoscaler %s/%s tick failed; retry in %.0fs", *key, delay)
-            await asyncio.sleep(delay)
+            try:
+                snapshot = await autoscaler.pause(body, memory, scheduler, delay)
+            except Exception:  # waiting must not end autoscaling either
+                logger.exception("autoscaler %s/%s wait failed", *key)
+                snapshot = None
+                await asyncio.sleep(delay)
 
-    def _http(self) -> aiohttp.ClientSession:
+    def _scheduler(self, current: SchedulerClient | None, body: dict[str, Any]) -> SchedulerClient:
+        """The client for ``body``'s scheduler: ``current`` unless its URL or session is stale."""
+        cluster, namespace = body.get("spec", {}).get("cluster", ""), body["metadata"]["namespace"]
+        base_url = scheduler_base_url(cluster, namespace)
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
-        return self._session
+        if current is None or current.base_url != base_url or current.session is not self._session:
+            current = SchedulerClient(self._session, base_url)
+        return current

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from panel_dask_operator import autoscaler, conditions, kube, metrics
-from panel_dask_operator.metrics import SchedulerSnapshot
+from panel_dask_operator import autoscaler, conditions, kube
 from panel_dask_operator.policy import Decision, SpecError
+from panel_dask_operator.snapshot import SchedulerSnapshot, SchedulerUnreachableError
 
 
 def decision(desired: int, current: int, low_since: float | None = None) -> Decision:
@@ -29,9 +29,7 @@ def test_backoff_doubles_up_to_thirty_seconds(interval, failures, delay):
 def test_problem_reasons():
     assert autoscaler.problem_reason(SpecError("x")) == "InvalidSpec"
     assert autoscaler.problem_reason(kube.ClusterMissingError("x")) == "ClusterMissing"
-    assert (
-        autoscaler.problem_reason(metrics.SchedulerUnreachableError("x")) == "SchedulerUnreachable"
-    )
+    assert autoscaler.problem_reason(SchedulerUnreachableError("x")) == "SchedulerUnreachable"
     assert autoscaler.problem_reason(RuntimeError("x")) == "TickFailed"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import kopf
 import pytest
 
-from panel_dask_operator import conditions, handlers
+from panel_dask_operator import compat, conditions, handlers
 from panel_dask_operator.__main__ import kopf_arguments
 
 
@@ -29,7 +29,7 @@ def test_command_line_requires_a_namespace():
 def test_no_handler_puts_finalizers_on_dask_clusters_or_autoscalers():
     registry = kopf.get_default_registry()
     assert handlers.supervisor is not None
-    spawning = registry._spawning.get_all_handlers()
+    spawning = list(compat.timer_handlers(registry))
     # The one timer left serves only DaskClusters that set spec.idleTimeout.
     assert [h.fn.__name__ for h in spawning] == ["daskcluster_autoshutdown"]
     assert spawning[0].when is not None

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from panel_dask_operator.metrics import WorkerInfo
 from panel_dask_operator.retirement import Removal, plan_removal
+from panel_dask_operator.snapshot import WorkerInfo
 
 
 def worker(name: str, busy: bool = False, stored: int = 0) -> WorkerInfo:
