@@ -6,8 +6,10 @@ cores are not what limits the makespan). Sampled every 10 ms on the cluster's
 own loop: when more workers were *requested* (the scale decision), when the
 first and the last new worker *connected*, and when the last task finished.
 
-* ``local_autoscaler``: the project's policy (``panel_dask_operator.local``),
-  ticking every 0.5 s as ``make dev`` runs it.
+* ``local_autoscaler``: the project's policy (``panel_dask_operator.local``) as
+  ``make dev`` runs it: at most 0.5 s between ticks, and in between a long poll
+  of the scheduler's state route that brings the tick forward when the backlog
+  calls for more workers (so every variant's scheduler serves the product's routes).
 * ``dask_adapt_defaults``: ``cluster.adapt(minimum, maximum)`` with Dask's
   default interval, target duration and wait count.
 * ``fixed_minimum``: no scaling at all; the makespan a burst costs without it.
@@ -20,11 +22,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import dask
 from distributed import Client, LocalCluster
 
 from bench.figures import pyplot, save
 from bench.progress import Progress
 from bench.stats import NotMeasuredError, median, ratio, rounded
+from panel_dask_app.scheduler_routes import routes_config
 from panel_dask_operator.local import LocalAutoscaler
 from panel_dask_operator.policy import ScalingSpec
 
@@ -42,14 +46,15 @@ def burst_size(quick: bool) -> tuple[int, float]:
 
 async def run_burst(variant: str, tasks: int, task_s: float) -> dict[str, Any]:
     """One burst on a fresh cluster; times in seconds from the submit."""
-    cluster = await LocalCluster(
-        n_workers=MINIMUM,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        asynchronous=True,
-    )
+    with dask.config.set(routes_config()):
+        cluster = await LocalCluster(
+            n_workers=MINIMUM,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            asynchronous=True,
+        )
     scaler: LocalAutoscaler | None = None
     try:
         client = await Client(cluster, asynchronous=True, set_as_default=False)
