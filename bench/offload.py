@@ -37,7 +37,7 @@ from bench.progress import Progress
 from bench.servers import AppServer, PageServer, Server, serving
 from bench.stats import NotMeasuredError, ratio, summary_ms
 from panel_dask_app.remote import run_task
-from panel_dask_app.testing import running_dask
+from panel_dask_testkit.local_dask import running_dask
 
 TASK = "sleep_seconds"
 TASK_SECONDS = 0.02

@@ -17,30 +17,29 @@ dask-kubernetes controller that runs inside the operator process.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from bench.figures import pyplot, save
 from bench.progress import Progress
 from bench.stats import NotMeasuredError, rounded
-from panel_dask_app.testing import LocalDask, free_port, wait_for
+from panel_dask_testkit.kube import (
+    OPERATOR_SERVICE_ACCOUNT,
+    RELEASE,
+    apply_crds,
+    install_chart,
+    service_account_kubeconfig,
+)
+from panel_dask_testkit.kube import run as run_tool
+from panel_dask_testkit.local_dask import LocalDask
+from panel_dask_testkit.operator_process import OperatorProcess
+from panel_dask_testkit.waiting import wait_for
 
-REPO = Path(__file__).resolve().parents[1]
-CHART_DIR = REPO / "charts" / "panel-dask"
 NAMESPACE = "bench-operator"
-RELEASE = CLUSTER = "panel-dask"
-GROUP = f"{CLUSTER}-default"
-SERVICE_ACCOUNT = "panel-dask-operator"
+GROUP = f"{RELEASE}-default"
 TASKS_PER_WORKER = 4
 
 
@@ -51,22 +50,10 @@ def sizes(quick: bool) -> dict[str, float]:
     return {"maximum": 200, "idle_s": 30.0}
 
 
-def _run(tool: Callable[..., subprocess.CompletedProcess[str]], *args: str) -> str:
-    result = tool(*args, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise NotMeasuredError(f"{' '.join(args[:3])} failed:\n{result.stderr[-2000:]}")
-    return result.stdout
-
-
 def install(cp: Any, maximum: int) -> None:
     """CRDs, a namespace, and the chart with the autoscaler bounds under test."""
-    _run(cp.kubectl, "apply", "--server-side", "--force-conflicts", "-f",
-         str(CHART_DIR / "crds"))  # fmt: skip
-    names = [yaml.safe_load(p.read_text())["metadata"]["name"]
-             for p in (CHART_DIR / "crds").glob("*.yaml")]  # fmt: skip
-    _run(cp.kubectl, "wait", "--for=condition=Established", "--timeout=60s",
-         *[f"crd/{n}" for n in names])  # fmt: skip
-    _run(cp.kubectl, "create", "namespace", NAMESPACE)
+    apply_crds(cp)
+    run_tool(cp.kubectl, "create", "namespace", NAMESPACE)
     values = {
         "dask.worker.replicas": 1,
         "autoscaler.minimum": 1,
@@ -74,55 +61,12 @@ def install(cp: Any, maximum: int) -> None:
         "autoscaler.tasksPerWorker": TASKS_PER_WORKER,
         "autoscaler.pollIntervalSeconds": 1,
     }
-    sets = [a for k, v in values.items() for a in ("--set-json", f"{k}={json.dumps(v)}")]
-    _run(cp.helm, "install", RELEASE, str(CHART_DIR), "--namespace", NAMESPACE,
-         "--wait", "--timeout", "300s", *sets)  # fmt: skip
-
-
-def operator_kubeconfig(cp: Any, path: Path) -> Path:
-    """A kubeconfig holding a bound token of the chart's operator ServiceAccount."""
-    token = _run(cp.kubectl, "create", "token", SERVICE_ACCOUNT, "-n", NAMESPACE,
-                 "--duration=2h").strip()  # fmt: skip
-    config = {
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "cp", "cluster": {"server": cp.server,
-                                                "certificate-authority": str(cp.ca_file)}}],
-        "users": [{"name": "operator", "user": {"token": token}}],
-        "contexts": [{"name": "operator", "context": {"cluster": "cp", "user": "operator",
-                                                      "namespace": NAMESPACE}}],
-        "current-context": "operator",
-    }  # fmt: skip
-    path.write_text(yaml.safe_dump(config))
-    path.chmod(0o600)
-    return path
-
-
-def start_operator(kubeconfig: Path, metrics_url: str, log: Path) -> subprocess.Popen[bytes]:
-    """``python -m panel_dask_operator`` as a process; waits for its liveness endpoint."""
-    liveness = f"http://127.0.0.1:{free_port()}/healthz"
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PANEL_DASK_METRICS_URL": metrics_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "panel_dask_operator", "--namespace", NAMESPACE,
-         f"--liveness={liveness}"],
-        env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-
-    def alive() -> bool:
-        if proc.poll() is not None:
-            raise NotMeasuredError(f"the operator exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(liveness, timeout=2) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
-    wait_for(alive, 90, "the operator's liveness endpoint")
-    return proc
+    install_chart(cp, NAMESPACE, values, timeout="300s")
 
 
 def operator_requests(audit_log: Path, since: float, until: float) -> list[dict[str, Any]]:
     """Audit events of requests the operator's ServiceAccount made in [since, until) (epoch s)."""
-    user = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"
+    user = f"system:serviceaccount:{NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}"
     events = []
     for line in audit_log.read_text(errors="replace").splitlines():
         if user not in line:
@@ -171,8 +115,8 @@ def ready_since(cp: Any) -> list[float]:
     jsonpath = ('{range .items[*]}{range .status.conditions[?(@.type=="Ready")]}'
                 '{.status}={.lastTransitionTime}{" "}{end}{end}')  # fmt: skip
     selector = f"dask.org/workergroup-name={GROUP}"
-    out = _run(cp.kubectl, "get", "pods", "-n", NAMESPACE, "-l", selector, "-o",
-               f"jsonpath={jsonpath}")  # fmt: skip
+    out = run_tool(cp.kubectl, "get", "pods", "-n", NAMESPACE, "-l", selector, "-o",
+                   f"jsonpath={jsonpath}")  # fmt: skip
     return sorted(
         _epoch(stamp) for status, _, stamp in (w.partition("=") for w in out.split())
         if status == "True"
@@ -206,9 +150,12 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
         operator = None
         try:
             dask.start_scheduler()
-            kubeconfig = operator_kubeconfig(cp, work / "kubeconfig")
-            operator = start_operator(kubeconfig, dask.dashboard_url, work / "operator.log")
-            wait_for(lambda: len(ready_since(cp)) >= 1, 180, "one Ready worker pod")
+            kubeconfig = service_account_kubeconfig(cp, NAMESPACE, work / "kubeconfig")
+            operator = OperatorProcess(
+                NAMESPACE, kubeconfig, dask.dashboard_url, work, verbose=False
+            )
+            operator.start()
+            wait_for(lambda: len(ready_since(cp)) >= 1, "one Ready worker pod", 180)
             time.sleep(3)  # the first reconciles settle
             idle_start = time.time()
             time.sleep(idle_s)
@@ -226,7 +173,7 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
                         raise NotMeasuredError(
                             f"{maximum} Ready workers not reached in time ({len(ready)} Ready)"
                         )
-                    if operator.poll() is not None:
+                    if not operator.running():
                         raise NotMeasuredError("the operator exited during the burst")
                     time.sleep(1.0)
                     ready = ready_since(cp)
@@ -252,12 +199,8 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
                 progress.step(f"steady at {maximum}: {len(steady)} requests in {idle_s:.0f} s")
                 del futures
         finally:
-            if operator is not None and operator.poll() is None:
-                operator.terminate()
-                try:
-                    operator.wait(20)
-                except subprocess.TimeoutExpired:
-                    operator.kill()
+            if operator is not None:
+                operator.stop()
             dask.close()
     per_minute = 60.0 / idle_s
     return {

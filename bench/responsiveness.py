@@ -33,7 +33,7 @@ from bench.progress import Progress
 from bench.servers import AppServer, PageServer, Server, serving
 from bench.stats import NotMeasuredError, ratio, summary_ms
 from panel_dask_app.remote import cluster_summary
-from panel_dask_app.testing import running_dask
+from panel_dask_testkit.local_dask import running_dask
 
 GRACE_S = 10.0
 

@@ -28,7 +28,7 @@ from bench.load import Action, LoopLag, close_all, closed_loop, open_sessions
 from bench.progress import Progress
 from bench.servers import AppServer, PageServer, Server, rss_bytes, serving
 from bench.stats import NotMeasuredError, highest_under, linear_fit, ratio, rounded, summary_ms
-from panel_dask_app.testing import running_dask
+from panel_dask_testkit.local_dask import running_dask
 
 LIMIT_P99_MS = 100.0
 MIB = 2**20

@@ -1,12 +1,13 @@
 """A real Panel server on real Dask processes, driven by Debian's headless chromium.
 
-The browser comes from tests/browser_fixtures.py (Debian's chromium, loopback only).
+The browser is the test kit's ``chromium`` fixture (Debian's chromium, loopback only).
 """
 
 import pytest
-from browser_fixtures import loopback_context
 
-from panel_dask_app.testing import PanelServer, running_dask
+from panel_dask_testkit.browser import loopback_context
+from panel_dask_testkit.local_dask import running_dask
+from panel_dask_testkit.panel_server import PanelServer
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +36,8 @@ def panel_server(tmp_path_factory, dask_for_browser):
 
 @pytest.fixture
 def page(chromium):
-    context, probe = loopback_context(chromium, viewport={"width": 1400, "height": 900})
+    context, probe = loopback_context(chromium)
     page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.on("pageerror", lambda error: probe.errors.append(str(error)))
-    page.on(
-        "requestfailed",
-        lambda request: (
-            None
-            if request.url in probe.blocked
-            else probe.failed.append(f"{request.url}: {request.failure}")
-        ),
-    )
     page.probe = probe
     yield page
     context.close()

@@ -7,25 +7,12 @@ from urllib.parse import urljoin
 import pytest
 from playwright.sync_api import expect
 
-from panel_dask_app.testing import http_status
+from panel_dask_testkit.browser import cell, loopback_context, open_tasks, rows
+from panel_dask_testkit.net import http_status
 
 pytestmark = pytest.mark.browser
 
 LONG = 60_000
-
-
-def open_tasks(page, panel_server):
-    page.goto(f"{panel_server.url}/tasks")
-    expect(page.locator(".dask-connection")).to_contain_text("Dask: connected", timeout=LONG)
-    return page
-
-
-def rows(page):
-    return page.locator(".task-table .tabulator-row")
-
-
-def cell(row, field):
-    return row.locator(f'.tabulator-cell[tabulator-field="{field}"]')
 
 
 def submit(page):
@@ -46,7 +33,7 @@ def test_index_lists_the_pages_and_health_answers(page, panel_server):
 
 
 def test_fibonacci_20_five_times(page, panel_server, tmp_path):
-    open_tasks(page, panel_server)
+    open_tasks(page, panel_server.url)
     expect(page.locator(".task-argument input")).to_have_value("20")
     for submitted in range(1, 6):
         submit(page)
@@ -72,7 +59,7 @@ def test_fibonacci_20_five_times(page, panel_server, tmp_path):
     ],
 )
 def test_bad_input_is_explained_and_nothing_is_submitted(page, panel_server, text, message):
-    open_tasks(page, panel_server)
+    open_tasks(page, panel_server.url)
     field = page.locator(".task-argument input")
     # Type and click straight away, as a person does: the click must see the new text.
     field.fill(text)
@@ -90,7 +77,7 @@ def test_bad_input_is_explained_and_nothing_is_submitted(page, panel_server, tex
 
 
 def test_cancel_one_task_from_its_row(page, panel_server):
-    open_tasks(page, panel_server)
+    open_tasks(page, panel_server.url)
     page.locator(".task-table").wait_for()
     page.get_by_role("combobox").first.select_option(label="Sleep (I/O-like)")
     field = page.locator(".task-argument input")
@@ -110,16 +97,8 @@ def test_closing_the_tab_cancels_its_tasks_on_the_scheduler(
 ):
     from distributed import Client
 
-    context = chromium.new_context()
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if "127.0.0.1" in route.request.url or "localhost" in route.request.url
-            else route.abort()
-        ),
-    )
-    page = open_tasks(context.new_page(), panel_server)
+    context, _ = loopback_context(chromium)
+    page = open_tasks(context.new_page(), panel_server.url)
     page.get_by_role("combobox").first.select_option(label="Sleep (I/O-like)")
     field = page.locator(".task-argument input")
     field.fill("45")

@@ -1,49 +1,23 @@
-"""Helpers the chart tests share: run helm/kubectl on the test control plane, wait, parse.
+"""Helpers only the chart tests share: the ci cases, rendering, server-side dry runs.
 
-Only the chart tests use these; they wrap the `control_plane` fixture's
-`helm`/`kubectl` so a failing command reports its own stderr.
+Running helm/kubectl, reading objects and installing the CRDs, which the
+operator and end-to-end tests need too, are the test kit's
+(``panel_dask_testkit.kube``).
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from panel_dask_testcluster.chart_docs import CHART_DIR
+from panel_dask_testkit.kube import CHART_DIR, attempt, run
 
 CI_DIR = CHART_DIR / "ci"
-CRD_DIR = CHART_DIR / "crds"
 CI_CASES = sorted(p.name.removesuffix("-values.yaml") for p in CI_DIR.glob("*-values.yaml"))
-RESTRICTED = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/warn": "restricted",
-    "pod-security.kubernetes.io/audit": "restricted",
-}
-WAIT_SECONDS = 120
-
-
-def run(tool: Callable[..., subprocess.CompletedProcess[str]], *args: str) -> str:
-    """Run helm or kubectl through the fixture and return stdout; fail with stderr."""
-    result = tool(*args, capture_output=True, text=True)
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stderr}"
-    return result.stdout
-
-
-def attempt(
-    tool: Callable[..., subprocess.CompletedProcess[str]], *args: str
-) -> subprocess.CompletedProcess[str]:
-    """Run helm or kubectl and return the result, success or not."""
-    return tool(*args, capture_output=True, text=True)
-
-
-def get_json(control_plane: Any, *args: str) -> Any:
-    """`kubectl get ... -o json`, parsed."""
-    return json.loads(run(control_plane.kubectl, "get", *args, "-o", "json"))
 
 
 def values_file(case: str) -> Path:
@@ -95,13 +69,3 @@ def pod_specs(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]
         elif doc["kind"] == "DaskCluster":
             yield f"{name} scheduler", doc["spec"]["scheduler"]["spec"]
             yield f"{name} worker", doc["spec"]["worker"]["spec"]
-
-
-def apply_crds(control_plane: Any) -> None:
-    """Install or update every CRD in the chart's crds/ and wait until they serve."""
-    run(control_plane.kubectl, "apply", "--server-side", "--force-conflicts", "-f", str(CRD_DIR))
-    names = [yaml.safe_load(p.read_text())["metadata"]["name"] for p in CRD_DIR.glob("*.yaml")]
-    run(
-        control_plane.kubectl, "wait", "--for=condition=Established", "--timeout=60s",
-        *[f"crd/{name}" for name in names],
-    )  # fmt: skip

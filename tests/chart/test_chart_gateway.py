@@ -13,18 +13,10 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_cluster import (
-    CHART_DIR,
-    RESTRICTED,
-    apply_crds,
-    attempt,
-    documents_of,
-    render,
-    run,
-    values_file,
-)
+from chart_cluster import documents_of, render, values_file
 
 from panel_dask_testcluster import gateway_api
+from panel_dask_testkit.kube import CHART_DIR, RESTRICTED, apply_crds, attempt, run
 
 pytestmark = pytest.mark.controlplane
 

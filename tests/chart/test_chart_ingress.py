@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chart_cluster import CHART_DIR, apply_crds, attempt, documents_of, render, run
+from chart_cluster import documents_of, render
+
+from panel_dask_testkit.kube import CHART_DIR, apply_crds, attempt, run
 
 pytestmark = pytest.mark.controlplane
 

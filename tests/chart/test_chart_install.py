@@ -19,16 +19,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from chart_cluster import (
-    CHART_DIR,
-    RESTRICTED,
-    apply_crds,
-    get_json,
-    run,
-    values_file,
-)
+from chart_cluster import values_file
 
-from panel_dask_testcluster.waiting import wait_for
+from panel_dask_testkit.kube import CHART_DIR, RESTRICTED, apply_crds, get_json, run
+from panel_dask_testkit.waiting import wait_for
 
 pytestmark = pytest.mark.controlplane
 

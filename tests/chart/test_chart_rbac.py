@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from chart_cluster import CHART_DIR, apply_crds, attempt, run
+
+from panel_dask_testkit.kube import CHART_DIR, apply_crds, attempt, run
 
 pytestmark = pytest.mark.controlplane
 

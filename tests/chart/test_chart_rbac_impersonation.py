@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 import test_chart_rbac as rbac
-from chart_cluster import attempt, run
+
+from panel_dask_testkit.kube import attempt, run
 
 pytestmark = pytest.mark.controlplane
 

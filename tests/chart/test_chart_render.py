@@ -11,23 +11,14 @@ import copy
 from typing import Any
 
 import pytest
-from chart_cluster import (
-    CHART_DIR,
-    CI_CASES,
-    RESTRICTED,
-    apply_crds,
-    documents_of,
-    pod_specs,
-    render,
-    run,
-    server_dry_run,
-    values_file,
-)
+from chart_cluster import CI_CASES, documents_of, pod_specs, render, server_dry_run, values_file
 from dask_kubernetes.operator.controller.controller import (
     build_scheduler_deployment_spec,
     build_scheduler_service_spec,
     build_worker_deployment_spec,
 )
+
+from panel_dask_testkit.kube import CHART_DIR, RESTRICTED, apply_crds, run
 
 pytestmark = pytest.mark.controlplane
 

@@ -14,15 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_cluster import (
-    CHART_DIR,
-    RESTRICTED,
-    apply_crds,
-    attempt,
-    documents_of,
-    render,
-    server_dry_run,
-)
+from chart_cluster import documents_of, render, server_dry_run
+
+from panel_dask_testkit.kube import CHART_DIR, RESTRICTED, apply_crds, attempt
 
 pytestmark = pytest.mark.controlplane
 

@@ -15,9 +15,10 @@ import re
 from typing import Any
 
 import pytest
-from chart_cluster import CHART_DIR, RESTRICTED, apply_crds, attempt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from panel_dask_testkit.kube import CHART_DIR, RESTRICTED, apply_crds, attempt
 
 pytestmark = pytest.mark.controlplane
 

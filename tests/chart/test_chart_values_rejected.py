@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 import pytest
-from chart_cluster import CHART_DIR, attempt, get_json, render
+from chart_cluster import render
+
+from panel_dask_testkit.kube import CHART_DIR, attempt, get_json
 
 pytestmark = pytest.mark.controlplane
 

@@ -13,9 +13,10 @@ import json
 from typing import Any
 
 import pytest
-from chart_cluster import apply_crds, attempt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from panel_dask_testkit.kube import apply_crds, attempt
 
 pytestmark = pytest.mark.controlplane
 

@@ -9,7 +9,7 @@ import json
 
 from panel_dask_testcluster.cluster import ControlPlane
 from panel_dask_testcluster.pins import HELM_VERSION, KUBERNETES_VERSION
-from panel_dask_testcluster.waiting import wait_for
+from panel_dask_testkit.waiting import wait_for
 
 WAIT = 120.0
 

@@ -1,6 +1,6 @@
 """Helpers for the app's Dask integration tests (a module, so test files import it by name)."""
 
-import asyncio
+import contextlib
 
 from distributed import Client
 
@@ -9,31 +9,24 @@ from panel_dask_app.session import TaskSession
 from panel_dask_app.state import SessionTasks
 
 
-async def eventually(predicate, within, what, interval=0.1):
-    """Await until predicate() is truthy; fail after `within` seconds saying what."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(interval)
-
-
-async def open_connection(dask):
+@contextlib.asynccontextmanager
+async def connected(dask):
+    """The app's shared connection to ``dask``, connected, closed afterwards."""
     connection = DaskConnection(address=dask.address, connect_timeout=5, watch_interval=0.2)
-    await connection.get_client(wait=30)
-    assert connection.status == CONNECTED
-    return connection
+    try:
+        await connection.get_client(wait=30)
+        assert connection.status == CONNECTED
+        yield connection
+    finally:
+        await connection.close()
 
 
 def new_session(connection, **form):
     return TaskSession(SessionTasks(**form), connection, poll_interval=0.2)
 
 
-async def observer_client(dask):
+@contextlib.asynccontextmanager
+async def observing(dask):
     """A separate client that inspects the scheduler, as an operator would."""
-    return await Client(dask.address, asynchronous=True, set_as_default=False)
+    async with Client(dask.address, asynchronous=True, set_as_default=False) as client:
+        yield client

@@ -1,9 +1,7 @@
 """`panel-dask-dev` brings up scheduler, workers and Panel, and takes them all down again."""
 
 import json
-import os
 import signal
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -11,7 +9,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from panel_dask_app.testing import free_port, http_status, wait_for
+from panel_dask_testkit.net import free_port, http_status
+from panel_dask_testkit.processes import ManagedProcess
 
 pytestmark = pytest.mark.dask
 
@@ -27,32 +26,23 @@ DEV = Path(sys.executable).parent / "panel-dask-dev"
 )
 def test_stack_serves_and_stops_every_process(tmp_path, signum, to_group):
     ports = {"scheduler": free_port(), "dashboard": free_port(), "panel": free_port()}
-    log_path = tmp_path / "stack.log"
-    with log_path.open("wb") as log:
-        stack = subprocess.Popen(
-            [
-                str(DEV),
-                "--scheduler-port", str(ports["scheduler"]),
-                "--dashboard-port", str(ports["dashboard"]),
-                "--panel-port", str(ports["panel"]),
-                "--workers", "1",
-                "--threads-per-worker", "1",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    stack = ManagedProcess(
+        "stack",
+        [
+            str(DEV),
+            "--scheduler-port", str(ports["scheduler"]),
+            "--dashboard-port", str(ports["dashboard"]),
+            "--panel-port", str(ports["panel"]),
+            "--workers", "1",
+            "--threads-per-worker", "1",
+        ],
+        tmp_path,
+    )  # fmt: skip
+    log_path = stack.log_path
     try:
-        try:
-            wait_for(
-                lambda: stack.poll() is not None or "Press Ctrl-C" in log_path.read_text(),
-                120,
-                "the stack's banner",
-            )
-        except TimeoutError as exc:
-            raise AssertionError(f"{exc}\n{log_path.read_text()}") from None
+        stack.wait_until(lambda: "Press Ctrl-C" in log_path.read_text(), "the stack's banner")
         output = log_path.read_text()
-        assert stack.poll() is None, output
+        assert stack.running(), output
         assert f"http://localhost:{ports['panel']}" in output
         assert f"tcp://127.0.0.1:{ports['scheduler']}" in output
         assert f"http://localhost:{ports['dashboard']}/status" in output
@@ -69,16 +59,13 @@ def test_stack_serves_and_stops_every_process(tmp_path, signum, to_group):
         assert len(children) >= 2, "expected the Panel server and a worker process"
 
         if to_group:
-            os.killpg(stack.pid, signum)
+            stack.signal(signum)
         else:
-            stack.send_signal(signum)
-        assert stack.wait(60) == 0, log_path.read_text()
+            stack.process.send_signal(signum)
+        assert stack.process.wait(60) == 0, log_path.read_text()
         assert "Traceback" not in log_path.read_text(), "the stack should stop in order"
         _, alive = psutil.wait_procs(children, timeout=30)
         assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
         assert http_status(f"{panel}/health", timeout=2) is None
     finally:
-        try:
-            os.killpg(stack.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        stack.kill()

@@ -1,10 +1,11 @@
 """The shared client survives a scheduler restart on the same port without an app restart."""
 
 import pytest
-from app_dask_helpers import eventually, new_session, open_connection
+from app_dask_helpers import connected, new_session
 
 from panel_dask_app.client import CONNECTED, DISCONNECTED, RECONNECTING
 from panel_dask_app.state import FINISHED, LOST, PROCESSING
+from panel_dask_testkit.waiting import wait_for_async
 
 pytestmark = pytest.mark.dask
 
@@ -17,19 +18,18 @@ pytestmark = pytest.mark.dask
     ],
 )
 async def test_scheduler_restart_then_new_submissions_succeed(own_dask, outage):
-    connection = await open_connection(own_dask)
-    try:
+    async with connected(own_dask) as connection:
         session = new_session(connection, task="sleep_seconds", argument="30")
         [running] = await session.submit()
-        await eventually(lambda: running.state == PROCESSING, 30, "the task to start")
+        await wait_for_async(lambda: running.state == PROCESSING, "the task to start", 30)
 
         own_dask.close()
-        await eventually(lambda: connection.status == outage, 60, f"status {outage!r}")
+        await wait_for_async(lambda: connection.status == outage, f"status {outage!r}", 60)
         assert own_dask.address in connection.message
-        await eventually(lambda: running.state == LOST, 30, "the running task to show lost")
+        await wait_for_async(lambda: running.state == LOST, "the running task to show lost", 30)
         assert "re-run" in running.result
         # The session says, in one notice, that its running work was lost.
-        await eventually(lambda: "lost" in session.tasks.message, 5, "the lost-work notice")
+        await wait_for_async(lambda: "lost" in session.tasks.message, "the lost-work notice", 5)
         assert session.tasks.message_kind == "warning"
         assert "1 unfinished task(s) (#1) were lost" in session.tasks.message
 
@@ -41,12 +41,10 @@ async def test_scheduler_restart_then_new_submissions_succeed(own_dask, outage):
 
         own_dask.start_scheduler()
         own_dask.start_workers(count=1, threads=1)
-        await eventually(lambda: connection.status == CONNECTED, 60, "the app to reconnect")
+        await wait_for_async(lambda: connection.status == CONNECTED, "the app to reconnect", 60)
 
         session.tasks.param.update(task="fibonacci")
         session.tasks.argument = "10"
         [after] = await session.submit()
-        await eventually(lambda: after.done, 60, "a task submitted after the restart")
+        await wait_for_async(lambda: after.done, "a task submitted after the restart", 60)
         assert (after.state, after.result) == (FINISHED, "55")
-    finally:
-        await connection.close()

@@ -4,7 +4,10 @@ and the 403 it answers for the scheduler's API path the chart's Ingress routes t
 import httpx
 import pytest
 
-from panel_dask_app.testing import LocalDask, PanelServer, http_status, wait_for
+from panel_dask_testkit.local_dask import LocalDask
+from panel_dask_testkit.net import http_status
+from panel_dask_testkit.panel_server import PanelServer
+from panel_dask_testkit.waiting import wait_for
 
 pytestmark = pytest.mark.dask
 
@@ -20,8 +23,8 @@ def test_serves_every_page_while_the_scheduler_is_away(tmp_path):
             assert http_status(f"{server.url}{path}", timeout=30) == 200, path
         wait_for(
             lambda: "cannot reach Dask scheduler" in server.process.log_tail(100),
-            60,
             "the server to report the missing scheduler",
+            60,
         )
         assert http_status(f"{server.url}/health") == 200
     finally:
@@ -30,7 +33,7 @@ def test_serves_every_page_while_the_scheduler_is_away(tmp_path):
 
 def test_bad_settings_stop_the_server_with_the_variable_named(tmp_path):
     server = PanelServer(tmp_path, LocalDask(tmp_path), extra_env={"PANEL_NUM_THREADS": "lots"})
-    wait_for(lambda: not server.process.running(), 60, "the server to refuse to start")
+    wait_for(lambda: not server.process.running(), "the server to refuse to start", 60)
     assert server.process.process.returncode != 0
     assert "PANEL_NUM_THREADS: expected an integer from 1 to 64, got 'lots'" in (
         server.process.log_tail()

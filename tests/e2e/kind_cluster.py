@@ -1,6 +1,6 @@
 """The kind cluster `make kind-up` builds, as the e2e tests talk to it.
 
-kubectl and helm go through chart_cluster's `run`/`get_json` (the one place that
+kubectl and helm go through the test kit's `run`/`get_json` (the one place that
 runs them and reports a failing command's stderr); this module gives them the
 kind cluster's context, names the release's objects, reads the Dask scheduler
 from inside its pod, and runs the kind scripts with their output streamed.
@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chart_cluster import get_json, run
-
 from panel_dask_testcluster.pins import bin_dir
+from panel_dask_testkit.kube import get_json, run
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_URL = "http://localhost"
@@ -287,7 +286,7 @@ def probe(keys, dask_scheduler):
 
 
 def docker(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """The docker CLI (``$DOCKER`` or ``docker``), for chart_cluster's ``run``."""
+    """The docker CLI (``$DOCKER`` or ``docker``), for the test kit's ``run``."""
     return subprocess.run([DOCKER, *args], **kwargs)
 
 

@@ -30,12 +30,12 @@ from typing import Any
 import pytest
 import test_journey as journey
 import yaml
-from chart_cluster import CHART_DIR, run
 from kind_cluster import APP_URL, KindCluster, fetch
 from playwright.sync_api import expect
 
 from panel_dask_testcluster import gateway_api
-from panel_dask_testcluster.waiting import wait_for
+from panel_dask_testkit.kube import CHART_DIR, run
+from panel_dask_testkit.waiting import wait_for
 
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(900, func_only=True)]
 

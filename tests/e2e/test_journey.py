@@ -18,8 +18,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-from browser_fixtures import loopback_context
-from chart_cluster import run
 from kind_cluster import (
     APP_URL,
     KEEP,
@@ -37,7 +35,9 @@ from playwright.sync_api import expect
 from panel_dask_app.dashboard import DEFAULT_PLOTS, plot_url
 from panel_dask_app.state import BATCH_MAX
 from panel_dask_app.tasks import TASKS, fibonacci
-from panel_dask_testcluster.waiting import wait_for
+from panel_dask_testkit.browser import cell, loopback_context, rows
+from panel_dask_testkit.kube import run
+from panel_dask_testkit.waiting import wait_for
 
 # Generous per-step bounds (a 2-core machine runs the whole cluster); the
 # kind-up in the fixture is bounded by the fixture itself, not by these.
@@ -64,12 +64,8 @@ class User:
     """One browser (its own cookies) with one page of the app."""
 
     def __init__(self, chromium: Any) -> None:
-        self.context, self.probe = loopback_context(
-            chromium, viewport={"width": 1400, "height": 900}
-        )
+        self.context, self.probe = loopback_context(chromium, timeout_ms=60_000)
         self.page = self.context.new_page()
-        self.page.set_default_timeout(60_000)
-        self.page.on("pageerror", lambda error: self.probe.errors.append(str(error)))
         self.closed = False
 
     def check(self) -> None:
@@ -96,14 +92,6 @@ def alice(chromium):
 def open_tasks(page: Any) -> None:
     page.goto(f"{APP_URL}/tasks")
     expect(page.locator(".dask-connection")).to_contain_text("Dask: connected", timeout=LONG)
-
-
-def rows(page: Any) -> Any:
-    return page.locator(".task-table .tabulator-row")
-
-
-def cell(row: Any, field: str) -> Any:
-    return row.locator(f'.tabulator-cell[tabulator-field="{field}"]')
 
 
 def fill_form(page: Any, task: Any, argument: str, count: int) -> None:

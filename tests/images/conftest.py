@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from panel_dask_testkit.net import free_port
+from panel_dask_testkit.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 APP_IMAGE = "panel-dask-app:dev"
@@ -110,13 +111,7 @@ def run_container(docker: Docker) -> Iterator:
 @pytest.fixture
 def loopback_port() -> Callable[[], int]:
     """Ports free on 127.0.0.1 right now, for host-network containers that bind their own."""
-
-    def pick() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
-
-    return pick
+    return free_port
 
 
 @pytest.fixture
@@ -126,9 +121,7 @@ def wait_for_http(docker: Docker) -> Callable[..., tuple[int, str]]:
 
 
 def _wait_for_http(docker: Docker, url: str, container: str, timeout_s: float) -> tuple[int, str]:
-    deadline = time.monotonic() + timeout_s
-    last_error = "no attempt"
-    while time.monotonic() < deadline:
+    def answer() -> tuple[int, str] | None:
         if docker.inspect(container)["State"]["Status"] != "running":
             pytest.fail(f"container exited before {url} answered:\n{docker.logs(container)}")
         try:
@@ -136,7 +129,10 @@ def _wait_for_http(docker: Docker, url: str, container: str, timeout_s: float) -
                 return response.status, response.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode("utf-8", "replace")
-        except OSError as error:
-            last_error = repr(error)
-        time.sleep(0.5)
-    pytest.fail(f"{url} did not answer in {timeout_s}s ({last_error}):\n{docker.logs(container)}")
+        except OSError:
+            return None
+
+    try:
+        return wait_for(answer, f"{url} to answer", timeout_s, 0.5)
+    except TimeoutError as error:
+        pytest.fail(f"{error}:\n{docker.logs(container)}")

@@ -15,7 +15,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from conftest import free_port
+
+from panel_dask_testkit.net import free_port
 
 
 class _LoopThread:

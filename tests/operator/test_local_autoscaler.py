@@ -10,9 +10,10 @@ import dask
 import pytest
 from distributed import Client
 
-from panel_dask_app.testing import eventually, process_cluster
 from panel_dask_operator.local import LocalAutoscaler, spec_from_env
 from panel_dask_operator.policy import ScalingSpec, SpecError
+from panel_dask_testkit.local_dask import process_cluster
+from panel_dask_testkit.waiting import wait_for_async
 
 
 def test_spec_from_env_defaults_and_overrides():
@@ -65,18 +66,18 @@ async def test_burst_scales_processes_up_and_back_down():
 
                 futures = client.map(square_slowly(), range(40), pure=False)
                 gathering = asyncio.ensure_future(client.gather(futures))
-                await eventually(
-                    lambda: watch_peak() or gathering.done(), 120, "the burst to finish"
+                await wait_for_async(
+                    lambda: watch_peak() or gathering.done(), "the burst to finish", 120
                 )
                 assert await gathering == [i * i for i in range(40)]
                 assert peak == spec.maximum, f"peak {peak} workers"
-                await eventually(
+                await wait_for_async(
                     lambda: (
                         len(cluster.scheduler.workers) == spec.minimum
                         and len(cluster.workers) == spec.minimum
                     ),
-                    60,
                     "the cluster to shrink back to the minimum",
+                    60,
                 )
             finally:
                 autoscaler.stop()

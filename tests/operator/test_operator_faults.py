@@ -10,23 +10,17 @@ faults are put between the operator and the real servers by loopback proxies
 from __future__ import annotations
 
 import re
-import signal
 import time
 from typing import Any
 
 import pytest
 from distributed import Client, Event
 from faults import SchedulerProxy
-from operator_cluster import (
-    Stack,
-    blocked_until,
-    operator_kubeconfig,
-    quiet_for,
-    scaled,
-    wait_until,
-)
+from operator_cluster import Stack, blocked_until, quiet_for, scaled
 
 from panel_dask_testcluster.proxy import LoopbackProxy
+from panel_dask_testkit.kube import service_account_kubeconfig
+from panel_dask_testkit.waiting import wait_for
 
 pytestmark = [pytest.mark.dask, pytest.mark.timeout(600)]
 
@@ -35,7 +29,7 @@ OUTAGE_SECONDS = 30
 
 def restart_operator(stack: Stack, **settings: Any) -> None:
     """Stop the operator and start it again with other settings (metrics_url, kubeconfig)."""
-    stack.operator.kill(signal.SIGTERM)
+    stack.operator.stop()
     for name, value in settings.items():
         setattr(stack.operator, name, value)
     stack.operator.start()
@@ -44,14 +38,14 @@ def restart_operator(stack: Stack, **settings: Any) -> None:
 def test_killed_between_retiring_and_deleting_leaves_no_worker_half_retired(
     stack: Stack,
 ) -> None:
-    proxy = SchedulerProxy(stack.dask.base_url)
+    proxy = SchedulerProxy(stack.dask.dashboard_url)
     direct = stack.operator.metrics_url
     restart_operator(stack, metrics_url=proxy.url)
     try:
         with Client(stack.dask.address) as client:
-            wait_until(lambda: stack.converged(client, 1), "one worker to start from")
+            wait_for(lambda: stack.converged(client, 1), "one worker to start from")
             futures = client.map(blocked_until("go-faults"), range(8), pure=False)
-            wait_until(lambda: stack.converged(client, 4), "4 workers for 8 tasks")
+            wait_for(lambda: stack.converged(client, 4), "4 workers for 8 tasks")
             proxy.hold()
             Event("go-faults", client=client).set()
             assert client.gather(futures) == [i * 2 for i in range(8)]
@@ -59,8 +53,8 @@ def test_killed_between_retiring_and_deleting_leaves_no_worker_half_retired(
             # After the delay the operator retires 3 idle workers; the scheduler does
             # so and answers, the proxy holds the answer, and the operator dies before
             # it can delete their Deployments.
-            wait_until(proxy.retired.is_set, "the operator to retire workers")
-            wait_until(lambda: len(stack.scheduler_workers(client)) == 1, "3 workers retired")
+            wait_for(proxy.retired.is_set, "the operator to retire workers")
+            wait_for(lambda: len(stack.scheduler_workers(client)) == 1, "3 workers retired")
             stack.operator.kill()
             assert len(stack.worker_deployments()) == 4 and stack.replicas() == 4
 
@@ -68,7 +62,7 @@ def test_killed_between_retiring_and_deleting_leaves_no_worker_half_retired(
             stack.operator.start()
             # The kubelet restarts the retired workers' containers (their Deployments
             # are still there); the restarted operator removes them for good.
-            wait_until(lambda: stack.converged(client, 1), "1 worker, 1 Deployment, 1 replica")
+            wait_for(lambda: stack.converged(client, 1), "1 worker, 1 Deployment, 1 replica")
             assert len(stack.get("deployments", "-l", "dask.org/component=scheduler")["items"]) == 1
             # nothing comes back over the next polls
             quiet_for(lambda: stack.converged(client, 1), "still 1 worker", 2)
@@ -88,13 +82,13 @@ def test_apiserver_unreachable_for_30s_backs_off_and_recovers_without_restart(
     proxy = LoopbackProxy("127.0.0.1", apiserver_port)
     proxy.start()
     direct = stack.operator.kubeconfig
-    through_proxy = operator_kubeconfig(stack.cp, stack.namespace, tmp_path / "kubeconfig")
+    through_proxy = service_account_kubeconfig(stack.cp, stack.namespace, tmp_path / "kubeconfig")
     through_proxy.write_text(through_proxy.read_text().replace(stack.cp.server, proxy.url))
     restart_operator(stack, kubeconfig=through_proxy)
     try:
         with Client(stack.dask.address) as client:
-            wait_until(lambda: stack.converged(client, 1), "one worker to start from")
-            pid = stack.operator.proc.pid if stack.operator.proc else None
+            wait_for(lambda: stack.converged(client, 1), "one worker to start from")
+            pid = stack.operator.pid
             failures_before = len(retry_delays(stack.operator.log.read_text()))
 
             proxy.cut()
@@ -110,13 +104,13 @@ def test_apiserver_unreachable_for_30s_backs_off_and_recovers_without_restart(
             proxy.restore()
 
             # Without a restart: the backlog that built up meanwhile is served.
-            wait_until(lambda: stack.converged(client, 4), "4 workers once the apiserver is back")
-            assert stack.operator.proc is not None and stack.operator.proc.pid == pid
+            wait_for(lambda: stack.converged(client, 4), "4 workers once the apiserver is back")
+            assert stack.operator.pid == pid
             ups = [m for m in stack.events("ScaledUp").values() if scaled(m)[1] == 4]
             assert ups, "the scale-up was reported"
             Event("go-outage", client=client).set()
             assert client.gather(futures) == [i * 2 for i in range(8)]
-            wait_until(lambda: stack.converged(client, 1), "back to 1")
+            wait_for(lambda: stack.converged(client, 1), "back to 1")
     finally:
         restart_operator(stack, kubeconfig=direct)
         proxy.stop()

@@ -9,14 +9,23 @@ the limit, and the server keeps answering: /health, new pages, new work.
 import re
 
 import pytest
-from browser_fixtures import loopback_context
 from playwright.sync_api import expect
 
-from panel_dask_app.testing import PanelServer, http_status, running_dask
+from panel_dask_testkit.browser import (
+    LONG_MS,
+    cell,
+    choose_sleep,
+    loopback_context,
+    open_tasks,
+    rows,
+)
+from panel_dask_testkit.local_dask import running_dask
+from panel_dask_testkit.net import http_status
+from panel_dask_testkit.panel_server import PanelServer
 
 pytestmark = [pytest.mark.dask, pytest.mark.browser]
 
-LONG = 90_000
+LONG = LONG_MS
 PER_SESSION = 4
 PER_PROCESS = 6
 TABS = 6
@@ -42,39 +51,16 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def browser(chromium):
-    context, probe = loopback_context(chromium, viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(30_000)
+    context, probe = loopback_context(chromium)
     yield context
     context.close()
     assert probe.blocked == []
-
-
-def rows(page):
-    return page.locator(".task-table .tabulator-row")
-
-
-def cell(row, field):
-    return row.locator(f'.tabulator-cell[tabulator-field="{field}"]')
-
-
-def open_tasks(context, server):
-    page = context.new_page()
-    page.goto(f"{server.url}/tasks")
-    expect(page.locator(".dask-connection")).to_contain_text("Dask: connected", timeout=LONG)
-    return page
 
 
 def fill(page, selector, text):
     field = page.locator(f"{selector} input")
     field.fill(text)
     field.press("Enter")
-
-
-def choose_sleep(page, seconds):
-    page.get_by_role("combobox").first.select_option(label="Sleep (I/O-like)")
-    # The server resets the input for the new task; type after it has.
-    expect(page.locator(".task-argument input")).to_have_value("1")
-    fill(page, ".task-argument", seconds)
 
 
 def submit_button(page):
@@ -86,7 +72,7 @@ def message(page):
 
 
 def test_huge_batch_and_rapid_clicks_stay_within_the_session_cap(browser, server):
-    page = open_tasks(browser, server)
+    page = open_tasks(browser.new_page(), server.url)
     choose_sleep(page, "30")
 
     fill(page, ".batch-size", "1000000")
@@ -116,13 +102,13 @@ def test_huge_batch_and_rapid_clicks_stay_within_the_session_cap(browser, server
 
 
 def test_many_tabs_of_one_browser_share_the_process_cap(browser, server):
-    first = open_tasks(browser, server)
+    first = open_tasks(browser.new_page(), server.url)
     choose_sleep(first, "60")
     fill(first, ".batch-size", str(PER_SESSION))
     submit_button(first).click()
     expect(rows(first)).to_have_count(PER_SESSION, timeout=LONG)
 
-    second = open_tasks(browser, server)
+    second = open_tasks(browser.new_page(), server.url)
     choose_sleep(second, "30")
     fill(second, ".batch-size", "3")
     submit_button(second).click()
@@ -134,7 +120,7 @@ def test_many_tabs_of_one_browser_share_the_process_cap(browser, server):
 
     # Many more tabs from the same browser: each one loads, connects and is told
     # the limit; the server keeps answering throughout.
-    tabs = [open_tasks(browser, server) for _ in range(TABS)]
+    tabs = [open_tasks(browser.new_page(), server.url) for _ in range(TABS)]
     for tab in tabs:
         fill(tab, ".batch-size", "3")
         submit_button(tab).click()

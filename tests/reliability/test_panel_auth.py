@@ -15,12 +15,14 @@ import urllib.request
 import pytest
 from cryptography.fernet import Fernet
 
-from panel_dask_app.testing import LocalDask, PanelServer, http_status
+from panel_dask_testkit.local_dask import LocalDask
+from panel_dask_testkit.net import http_status
+from panel_dask_testkit.panel_server import REPLICA_COOKIE_SECRET as COOKIE_SECRET
+from panel_dask_testkit.panel_server import PanelServer
 
 pytestmark = pytest.mark.dask
 
 PAGES = ["/", "/tasks", "/dashboard"]
-COOKIE_SECRET = "replicas-share-this-secret-0123456789abcdef"
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

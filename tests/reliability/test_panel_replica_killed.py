@@ -1,7 +1,7 @@
 """A Panel process SIGKILLed while users are connected through the load balancer.
 
 Three real `panel-dask-serve` processes behind Debian's nginx, configured as
-the chart's Ingress (cookie affinity, websocket upgrade: nginx_lb.py), one real
+the chart's Ingress (cookie affinity, websocket upgrade: panel_dask_testkit.nginx), one real
 Dask scheduler and worker, two chromium users pinned to different replicas.
 The replica of one user is killed: the other user's page keeps its session and
 keeps working; the affected browser reloads into a fresh session on a live
@@ -9,57 +9,39 @@ replica and tells the user so; the dead session's tasks leave the cluster.
 """
 
 import os
-import signal
 import time
 
 import pytest
-from browser_fixtures import loopback_context
 from distributed import Client
-from nginx_lb import NGINX, NginxBalancer
 from playwright.sync_api import expect
 
-from panel_dask_app.testing import HOST, PanelServer, free_port, http_status, running_dask
+from panel_dask_testkit.browser import (
+    LONG_MS,
+    cell,
+    choose_sleep,
+    loopback_context,
+    open_tasks,
+    rows,
+    run_fibonacci_10,
+)
+from panel_dask_testkit.local_dask import running_dask
+from panel_dask_testkit.net import HOST, free_port, http_status
+from panel_dask_testkit.nginx import NGINX, NginxBalancer
+from panel_dask_testkit.panel_server import running_replicas
+from panel_dask_testkit.waiting import wait_for
 
 pytestmark = [pytest.mark.dask, pytest.mark.browser]
 
-LONG = 90_000
+LONG = LONG_MS
 REPLICAS = 3
-COOKIE_SECRET = "replicas-share-this-secret-0123456789abcdef"
-
-
-def rows(page):
-    return page.locator(".task-table .tabulator-row")
-
-
-def cell(row, field):
-    return row.locator(f'.tabulator-cell[tabulator-field="{field}"]')
-
-
-def set_argument(page, text):
-    field = page.locator(".task-argument input")
-    field.fill(text)
-    field.press("Enter")
-
-
-def submit_fibonacci_10(page, row_index):
-    # Fibonacci is the form's default task on these pages.
-    set_argument(page, "10")
-    page.get_by_role("button", name="Submit").click()
-    row = rows(page).nth(row_index)
-    expect(cell(row, "state")).to_have_text("finished", timeout=LONG)
-    expect(cell(row, "result or error")).to_have_text("55")
 
 
 class User:
     """One browser (its own cookies) with one page, and the replicas that served its page."""
 
     def __init__(self, chromium):
-        self.context, self.probe = loopback_context(
-            chromium, viewport={"width": 1400, "height": 900}
-        )
+        self.context, self.probe = loopback_context(chromium)
         self.page = self.context.new_page()
-        self.page.set_default_timeout(30_000)
-        self.page.on("pageerror", lambda error: self.probe.errors.append(str(error)))
         self.upstreams = []
         self.page.on("response", self._record)
 
@@ -69,47 +51,26 @@ class User:
             self.upstreams.append(response.headers.get("x-upstream", ""))
 
     def open(self, url):
-        self.page.goto(f"{url}/tasks")
-        expect(self.page.locator(".dask-connection")).to_contain_text(
-            "Dask: connected", timeout=LONG
-        )
+        open_tasks(self.page, url)
         return self.upstreams[-1]
 
 
 @pytest.fixture
 def stack(tmp_path):
     assert os.path.exists(NGINX), "Debian's nginx is missing: run `make system-deps`"
-    servers = []
-    balancer = None
     lb_port = free_port()
-    with running_dask(tmp_path / "dask", workers=1, threads=2) as dask:
+    with (
+        running_dask(tmp_path / "dask", workers=1, threads=2) as dask,
+        running_replicas(tmp_path, dask, REPLICAS, lb_port) as servers,
+    ):
+        balancer = NginxBalancer(
+            tmp_path / "nginx", [f"{HOST}:{s.port}" for s in servers], port=lb_port
+        )
         try:
-            for index in range(REPLICAS):
-                log_dir = tmp_path / f"panel-{index}"
-                log_dir.mkdir()
-                servers.append(
-                    PanelServer(
-                        log_dir,
-                        dask,
-                        extra_env={
-                            "PANEL_ALLOW_WEBSOCKET_ORIGIN": f"{HOST}:{lb_port},localhost:{lb_port}",
-                            "PANEL_USE_XHEADERS": "true",
-                            "PANEL_COOKIE_SECRET": COOKIE_SECRET,
-                        },
-                    )
-                )
-            for server in servers:
-                server.wait_ready()
-            balancer = NginxBalancer(
-                tmp_path / "nginx", [f"{HOST}:{s.port}" for s in servers], port=lb_port
-            )
             balancer.start()
             yield dask, servers, balancer
         finally:
-            if balancer is not None:
-                balancer.stop()
-            for server in servers:
-                server.stop()
+            balancer.stop()
 
 
 def test_killed_replica_user_gets_a_fresh_session_others_keep_theirs(chromium, stack):
@@ -132,19 +93,16 @@ def test_killed_replica_user_gets_a_fresh_session_others_keep_theirs(chromium, s
     for extra in others:
         extra.context.close()
     page_b = bystander.page
-    submit_fibonacci_10(page_b, 0)
+    run_fibonacci_10(page_b, 0)
     # Reloads of the same browser stay on its replica (cookie affinity).
     page_b.reload()
     expect(page_b.locator(".dask-connection")).to_contain_text("Dask: connected", timeout=LONG)
     assert bystander.upstreams[-1] == bystander.upstreams[0]
-    submit_fibonacci_10(page_b, 0)
+    run_fibonacci_10(page_b, 0)
     # Work in the session about to die, started last so it is still running at
     # the kill however slow the setup was: a long task on the cluster.
     page_a = affected.page
-    page_a.get_by_role("combobox").first.select_option(label="Sleep (I/O-like)")
-    # The server resets the input for the new task; type after it has.
-    expect(page_a.locator(".task-argument input")).to_have_value("1")
-    set_argument(page_a, "60")
+    choose_sleep(page_a, "60")
     page_a.get_by_role("button", name="Submit").click()
     expect(cell(rows(page_a).first, "state")).to_have_text("processing", timeout=LONG)
     for page in (page_a, page_b):
@@ -156,10 +114,8 @@ def test_killed_replica_user_gets_a_fresh_session_others_keep_theirs(chromium, s
         )
         assert len(sleeping()) == 1
 
-        victim = by_upstream[doomed].process.process
         killed_at = time.monotonic()
-        os.killpg(victim.pid, signal.SIGKILL)
-        victim.wait(30)
+        by_upstream[doomed].process.kill()
 
         # The affected browser reloads through the balancer onto a live replica,
         # into a fresh session that says what happened.
@@ -174,19 +130,16 @@ def test_killed_replica_user_gets_a_fresh_session_others_keep_theirs(chromium, s
         assert "reconnected" not in page_a.url  # a later manual reload is not announced
         expect(page_a.locator(".dask-connection")).to_contain_text("Dask: connected", timeout=LONG)
         expect(rows(page_a)).to_have_count(0)
-        submit_fibonacci_10(page_a, 0)
+        run_fibonacci_10(page_a, 0)
 
         # The dead session's task left the cluster with its Dask client.
-        deadline = time.monotonic() + 60
-        while sleeping():
-            assert time.monotonic() < deadline, "the dead session's task stayed on the cluster"
-            page_a.wait_for_timeout(500)
+        wait_for(lambda: not sleeping(), "the dead session's task to leave the cluster", 60)
 
     # The other user never noticed: same page, same session, still working.
     assert page_b.evaluate("window.sameDocument") is True
     expect(page_b.locator(".reconnect-notice")).to_have_count(0)
     expect(rows(page_b)).to_have_count(1)
-    submit_fibonacci_10(page_b, 1)
+    run_fibonacci_10(page_b, 1)
     assert bystander.upstreams[-1] != doomed
     for _ in range(10):
         assert http_status(f"{balancer.url}/health") == 200

@@ -2,7 +2,7 @@
 
 Two real `panel-dask-serve` processes sharing the cookie secret (as the
 chart's pods do) behind Debian's nginx with no affinity cookie
-(nginx_lb.py, ``affinity=False``). Round robin sends a page and its websocket
+(panel_dask_testkit.nginx, ``affinity=False``). Round robin sends a page and its websocket
 to different replicas whenever they fall on different turns; the balancer
 here does that every time (pages to replica A, websocket upgrades to B), so
 the outcome is not left to request counts. Real chromium opens the task page
@@ -26,16 +26,16 @@ and warns where it cannot.
 import os
 
 import pytest
-from browser_fixtures import loopback_context
-from nginx_lb import NGINX, NginxBalancer
-from playwright.sync_api import expect
 
-from panel_dask_app.testing import HOST, PanelServer, free_port, running_dask, wait_for
+from panel_dask_testkit.browser import loopback_context, open_tasks, run_fibonacci_10
+from panel_dask_testkit.local_dask import running_dask
+from panel_dask_testkit.net import HOST, free_port
+from panel_dask_testkit.nginx import NGINX, NginxBalancer
+from panel_dask_testkit.panel_server import running_replicas
+from panel_dask_testkit.waiting import wait_for
 
 pytestmark = [pytest.mark.dask, pytest.mark.browser]
 
-LONG = 90_000
-COOKIE_SECRET = "replicas-share-this-secret-0123456789abcdef"
 CDN = "https://cdn.holoviz.org/"
 
 
@@ -44,27 +44,11 @@ def replicas(tmp_path_factory):
     """Two Panel servers on one Dask cluster, and the port a balancer will listen on."""
     assert os.path.exists(NGINX), "Debian's nginx is missing: run `make system-deps`"
     lb_port = free_port()
-    servers = []
-    with running_dask(tmp_path_factory.mktemp("dask"), workers=1, threads=2) as dask:
-        try:
-            for _ in range(2):
-                servers.append(
-                    PanelServer(
-                        tmp_path_factory.mktemp("panel"),
-                        dask,
-                        extra_env={
-                            "PANEL_ALLOW_WEBSOCKET_ORIGIN": f"{HOST}:{lb_port},localhost:{lb_port}",
-                            "PANEL_USE_XHEADERS": "true",
-                            "PANEL_COOKIE_SECRET": COOKIE_SECRET,
-                        },
-                    )
-                )
-            for server in servers:
-                server.wait_ready()
-            yield servers, lb_port
-        finally:
-            for server in servers:
-                server.stop()
+    with (
+        running_dask(tmp_path_factory.mktemp("dask"), workers=1, threads=2) as dask,
+        running_replicas(tmp_path_factory.mktemp("panel"), dask, 2, lb_port) as servers,
+    ):
+        yield servers, lb_port
 
 
 def balancer(tmp_path, replicas, websocket_to: int):
@@ -82,21 +66,8 @@ def balancer(tmp_path, replicas, websocket_to: int):
 
 def use_the_page(chromium, url):
     """Open /tasks, run fibonacci(10); returns what the browser tried to load from outside."""
-    context, probe = loopback_context(chromium, viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.on("pageerror", lambda error: probe.errors.append(str(error)))
-    page.goto(f"{url}/tasks")
-    expect(page.locator(".dask-connection")).to_contain_text("Dask: connected", timeout=LONG)
-    field = page.locator(".task-argument input")
-    field.fill("10")
-    field.press("Enter")
-    page.get_by_role("button", name="Submit").click()
-    row = page.locator(".task-table .tabulator-row").first
-    state = row.locator('.tabulator-cell[tabulator-field="state"]')
-    expect(state).to_have_text("finished", timeout=LONG)
-    result = row.locator('.tabulator-cell[tabulator-field="result or error"]')
-    expect(result).to_have_text("55")
+    context, probe = loopback_context(chromium)
+    run_fibonacci_10(open_tasks(context.new_page(), url), 0)
     context.close()  # closes the websocket, so the balancer logs it
     assert probe.errors == []
     return probe.blocked
@@ -108,7 +79,7 @@ def replica_of(lb, path):
     def replicas():
         return {replica for uri, _, replica in lb.upstreams() if uri == path}
 
-    wait_for(lambda: replicas(), 10, f"the balancer's log line for {path}")
+    wait_for(replicas, f"the balancer's log line for {path}", 10)
     [upstream] = replicas()
     return upstream
 

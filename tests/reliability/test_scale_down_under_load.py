@@ -19,9 +19,10 @@ import pytest
 from distributed import Client
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-from panel_dask_app.testing import eventually, process_cluster
 from panel_dask_operator.local import LocalAutoscaler
 from panel_dask_operator.policy import ScalingSpec
+from panel_dask_testkit.local_dask import process_cluster
+from panel_dask_testkit.waiting import wait_for_async
 
 pytestmark = pytest.mark.dask
 
@@ -65,8 +66,8 @@ async def test_scale_down_under_load_loses_and_recomputes_nothing():
         square = slow_square()
         try:
             futures = client.map(square, range(BURST), pure=False)
-            await eventually(
-                lambda: len(cluster.scheduler.workers) == SPEC.maximum, 90, "the scale-up"
+            await wait_for_async(
+                lambda: len(cluster.scheduler.workers) == SPEC.maximum, "the scale-up", 90
             )
             # Keep tasks coming while the burst drains and the cluster shrinks.
             workers_seen_during_trickle = []

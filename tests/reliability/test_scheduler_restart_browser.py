@@ -9,49 +9,38 @@ page reload and no Panel restart.
 import re
 
 import pytest
-from browser_fixtures import loopback_context
 from playwright.sync_api import expect
 
-from panel_dask_app.testing import LocalDask, PanelServer
+from panel_dask_testkit.browser import (
+    LONG_MS,
+    cell,
+    choose_sleep,
+    loopback_context,
+    rows,
+    set_argument,
+)
+from panel_dask_testkit.local_dask import LocalDask
+from panel_dask_testkit.panel_server import PanelServer
 
 pytestmark = [pytest.mark.dask, pytest.mark.browser]
 
-LONG = 90_000
-
-
-def rows(page):
-    return page.locator(".task-table .tabulator-row")
-
-
-def cell(row, field):
-    return row.locator(f'.tabulator-cell[tabulator-field="{field}"]')
-
-
-def set_argument(page, text):
-    field = page.locator(".task-argument input")
-    field.fill(text)
-    field.press("Enter")
+LONG = LONG_MS
 
 
 def test_scheduler_restart_is_explained_and_new_work_succeeds(chromium, tmp_path):
-    (tmp_path / "dask").mkdir()
     dask = LocalDask(tmp_path / "dask")
     server = None
-    context, probe = loopback_context(chromium, viewport={"width": 1400, "height": 900})
+    context, probe = loopback_context(chromium)
     try:
         dask.start_scheduler()
         dask.start_workers(count=1, threads=1)
         server = PanelServer(tmp_path, dask)
         server.wait_ready()
         page = context.new_page()
-        page.set_default_timeout(30_000)
         page.goto(f"{server.url}/tasks")
         status = page.locator(".dask-connection")
         expect(status).to_contain_text("Dask: connected", timeout=LONG)
-        page.get_by_role("combobox").first.select_option(label="Sleep (I/O-like)")
-        # The server resets the input for the new task; type after it has.
-        expect(page.locator(".task-argument input")).to_have_value("1")
-        set_argument(page, "45")
+        choose_sleep(page, "45")
         page.get_by_role("button", name="Submit").click()
         running = rows(page).first
         expect(cell(running, "state")).to_have_text("processing", timeout=LONG)

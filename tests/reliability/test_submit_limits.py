@@ -15,7 +15,8 @@ from panel_dask_app.budget import ProcessBudget
 from panel_dask_app.client import DaskConnection
 from panel_dask_app.session import TaskSession
 from panel_dask_app.state import CANCELLED, FINISHED, SessionTasks
-from panel_dask_app.testing import eventually, running_dask
+from panel_dask_testkit.local_dask import running_dask
+from panel_dask_testkit.waiting import wait_for_async
 
 pytestmark = pytest.mark.dask
 
@@ -57,8 +58,8 @@ async def test_a_burst_of_submits_never_passes_the_session_cap(dask):
         assert budget.used == 5
         # Submissions travel on the client's batched stream: wait for them to
         # arrive, then check that no more than the cap did.
-        arrived = await eventually(
-            lambda: at_least(5, dask), 30, "the submitted tasks to reach the scheduler"
+        arrived = await wait_for_async(
+            lambda: at_least(5, dask), "the submitted tasks to reach the scheduler", 30
         )
         assert len(arrived) == 5
         assert "at most 5 unfinished tasks per session" in tasks.message
@@ -66,7 +67,9 @@ async def test_a_burst_of_submits_never_passes_the_session_cap(dask):
 
         await session.close()
         assert budget.used == 0
-        await eventually(lambda: none_left(dask), 30, "the cancelled tasks to leave the cluster")
+        await wait_for_async(
+            lambda: none_left(dask), "the cancelled tasks to leave the cluster", 30
+        )
     finally:
         await connection.close()
 
@@ -99,15 +102,15 @@ async def test_sessions_of_one_process_share_its_budget(dask):
 
         # Work ending gives the budget back: cancelled here, finished below.
         assert await first.cancel_all() == 5
-        await eventually(lambda: budget.used == 1, 30, "the cancelled tasks to be given back")
+        await wait_for_async(lambda: budget.used == 1, "the cancelled tasks to be given back", 30)
         assert {r.state for r in first.tasks.records} == {CANCELLED}
         third.tasks.param.update(task="fibonacci")
         third.tasks.param.update(argument="10", batch_size=5)
         records = await third.submit()
         assert len(records) == 5
-        await eventually(lambda: all(r.done for r in records), 60, "the fibonacci tasks")
+        await wait_for_async(lambda: all(r.done for r in records), "the fibonacci tasks", 60)
         assert {(r.state, r.result) for r in records} == {(FINISHED, "55")}
-        await eventually(lambda: budget.used == 1, 10, "finished tasks to be given back")
+        await wait_for_async(lambda: budget.used == 1, "finished tasks to be given back", 10)
         for session in (first, second, third):
             await session.close()
         assert budget.used == 0

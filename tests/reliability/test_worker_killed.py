@@ -14,7 +14,8 @@ from distributed import Client
 from panel_dask_app.client import DaskConnection
 from panel_dask_app.session import TaskSession
 from panel_dask_app.state import ERROR, FINISHED, PROCESSING, SessionTasks
-from panel_dask_app.testing import eventually, running_dask
+from panel_dask_testkit.local_dask import running_dask
+from panel_dask_testkit.waiting import wait_for_async
 
 pytestmark = pytest.mark.dask
 
@@ -39,14 +40,14 @@ async def test_killed_worker_tasks_finish_with_right_results_and_show_the_retry(
             tasks.argument = seconds
             records += await session.submit()
         first = records[0]
-        await eventually(
-            lambda: first.state == PROCESSING and first.worker, 60, "task #1 to run on a worker"
+        await wait_for_async(
+            lambda: first.state == PROCESSING and first.worker, "task #1 to run on a worker", 60
         )
         victim = first.worker
         pids = await observer.run(os.getpid, workers=[victim])
         os.kill(pids[victim], signal.SIGKILL)
 
-        await eventually(lambda: all(r.done for r in records), 120, "every task to finish")
+        await wait_for_async(lambda: all(r.done for r in records), "every task to finish", 120)
         assert [r.state for r in records] == [FINISHED] * len(DURATIONS), [
             (r.number, r.state, r.result) for r in records
         ]

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -29,6 +28,9 @@ from typing import Any
 from panel_dask_testcluster import pki
 from panel_dask_testcluster.build import STAGES_FILE, build
 from panel_dask_testcluster.pins import cache_root
+from panel_dask_testkit.net import free_port
+from panel_dask_testkit.processes import ManagedProcess, ProcessExitedError
+from panel_dask_testkit.waiting import wait_for
 
 NODE_COUNT = 3
 NODE_LABEL = "type=kwok"
@@ -55,13 +57,6 @@ class ControlPlaneError(RuntimeError):
 def default_state_dir() -> Path:
     """Where ``make cluster-up`` keeps its control plane."""
     return cache_root() / "cluster"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -246,36 +241,20 @@ def is_healthy(cp: ControlPlane, name: str) -> bool:
         return False
 
 
-def _log_tail(cp: ControlPlane, name: str, lines: int = 25) -> str:
-    path = cp.state_dir / "logs" / f"{name}.log"
-    if not path.exists():
-        return "(no log)"
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
 def start_component(cp: ControlPlane, name: str) -> None:
     """Start one component in its own session and wait until it reports healthy."""
-    log = open(cp.state_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-    process = subprocess.Popen(
+    process = ManagedProcess(
+        name,
         [str(cp.bin_dir / binary_of(name)), *component_args(cp, name)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True, cwd=cp.state_dir,
-    )  # fmt: skip
-    log.close()
+        cp.state_dir / "logs",
+        cwd=cp.state_dir,
+    )
     cp.pids[name] = process.pid
     cp.save()
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ControlPlaneError(
-                f"{name} exited with {process.returncode}:\n{_log_tail(cp, name)}"
-            )
-        if is_healthy(cp, name):
-            return
-        time.sleep(0.2)
-    raise ControlPlaneError(
-        f"{name} not healthy after {START_TIMEOUT:.0f}s:\n{_log_tail(cp, name)}"
-    )
+    try:
+        process.wait_until(lambda: is_healthy(cp, name), f"{name} healthy", START_TIMEOUT)
+    except (ProcessExitedError, TimeoutError) as error:
+        raise ControlPlaneError(str(error)) from None
 
 
 def node_manifest(index: int) -> dict[str, Any]:
@@ -304,15 +283,16 @@ def node_manifest(index: int) -> dict[str, Any]:
 
 
 def _wait(cp: ControlPlane, what: str, *args: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    last = ""
-    while time.monotonic() < deadline:
+    """Wait until ``kubectl args`` succeeds with output."""
+
+    def answered() -> str:
         result = cp.kubectl(*args, capture_output=True, text=True)
-        if result.returncode == 0 and result.stdout.strip():
-            return
-        last = result.stderr.strip()
-        time.sleep(0.5)
-    raise ControlPlaneError(f"timed out waiting for {what}: {last}")
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    try:
+        wait_for(answered, what, START_TIMEOUT, 0.5)
+    except TimeoutError as error:
+        raise ControlPlaneError(str(error)) from None
 
 
 def create_nodes(cp: ControlPlane, count: int = NODE_COUNT) -> None:

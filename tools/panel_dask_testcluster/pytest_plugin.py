@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from panel_dask_testcluster import cluster, gateway_api
+from panel_dask_testkit.waiting import wait_for
 
 FIXTURES = {"control_plane", "namespace", "namespace_factory"}
 
@@ -107,12 +107,13 @@ def namespace(control_plane: cluster.ControlPlane, request: pytest.FixtureReques
 
 def wait_for_default_service_account(cp: cluster.ControlPlane, namespace: str) -> None:
     """Pods are refused until the controller-manager has made the ``default`` ServiceAccount."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        result = cp.kubectl(
-            "get", "serviceaccount", "default", "-n", namespace, capture_output=True
-        )
-        if result.returncode == 0:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"namespace {namespace} got no default ServiceAccount within 60s")
+    wait_for(
+        lambda: (
+            cp.kubectl(
+                "get", "serviceaccount", "default", "-n", namespace, capture_output=True
+            ).returncode
+            == 0
+        ),
+        f"namespace {namespace}'s default ServiceAccount",
+        60,
+    )

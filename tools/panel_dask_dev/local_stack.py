@@ -1,35 +1,28 @@
 """`panel-dask-dev`: the whole product on one machine, no Kubernetes.
 
 Starts a Dask scheduler (dashboard and HTTP API on) with worker processes in
-this process's event loop, the Panel app as a `panel-dask-serve` subprocess,
-and, when the operator package provides it, the queue autoscaler on the local
-cluster. Ctrl-C or SIGTERM stops every process it started.
+this process's event loop, the operator's queue autoscaler on that local
+cluster, and the Panel app as a `panel-dask-serve` subprocess. Ctrl-C or
+SIGTERM stops every process it started.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import importlib
 import os
 import signal
 import socket
 import sys
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import dask
 from distributed import LocalCluster
 
-# The operator fills this hook: a function taking the running LocalCluster that
-# starts scaling it from the queue on the cluster's loop and returns a handle
-# whose stop() ends that. Optional, so the app works without the operator
-# distribution installed.
-AUTOSCALER_MODULE = "panel_dask_operator.local"
-AUTOSCALER_ENTRY = "start_local_autoscaler"
+from panel_dask_operator.local import LocalAutoscaler, start_local_autoscaler
+from panel_dask_testkit.net import http_status
+from panel_dask_testkit.processes import ManagedProcess, ProcessExitedError
 
 # Same routes as the Kubernetes scheduler: the HTTP API is off by default and
 # the autoscaler reads the queue through it and /metrics.
@@ -42,16 +35,6 @@ SCHEDULER_HTTP_ROUTES = [
     "distributed.http.statics",
     "distributed.http.scheduler.api",
 ]
-
-
-class RunningAutoscaler(Protocol):
-    """What the hook returns: something to stop at shutdown."""
-
-    def stop(self) -> None:
-        """Stop scaling (thread-safe)."""
-
-
-Autoscaler = Callable[[LocalCluster], RunningAutoscaler]
 
 
 @dataclass(frozen=True)
@@ -144,19 +127,6 @@ def busy_ports(options: StackOptions) -> list[int]:
     return busy
 
 
-def find_autoscaler() -> Autoscaler | None:
-    """The operator's local autoscaler, or None when the operator is not installed."""
-    try:
-        module = importlib.import_module(AUTOSCALER_MODULE)
-    except ModuleNotFoundError as exc:
-        # Only a missing operator means "no autoscaler"; a broken one must fail loudly.
-        if exc.name in (AUTOSCALER_MODULE, AUTOSCALER_MODULE.rpartition(".")[0]):
-            return None
-        raise
-    entry: Autoscaler = getattr(module, AUTOSCALER_ENTRY)
-    return entry
-
-
 def banner(options: StackOptions, autoscaler: str) -> str:
     """What runs where, printed once everything answers."""
     return "\n".join(
@@ -173,31 +143,6 @@ def banner(options: StackOptions, autoscaler: str) -> str:
             "",
         ]
     )
-
-
-async def _wait_until_healthy(url: str, server: asyncio.subprocess.Process, within: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while loop.time() < deadline:
-        if server.returncode is not None:
-            raise RuntimeError(f"the Panel server exited with code {server.returncode}")
-        with contextlib.suppress(OSError):
-            response = await asyncio.to_thread(urllib.request.urlopen, url, timeout=2)
-            if response.status == 200:
-                return
-        await asyncio.sleep(0.5)
-    raise RuntimeError(f"the Panel server did not answer {url} within {within:.0f} s")
-
-
-async def _stop_process(process: asyncio.subprocess.Process, grace: float = 10.0) -> None:
-    if process.returncode is not None:
-        return
-    process.terminate()
-    try:
-        await asyncio.wait_for(process.wait(), grace)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
 
 
 async def run_stack(options: StackOptions) -> int:
@@ -217,7 +162,7 @@ async def run_stack(options: StackOptions) -> int:
         loop.add_signal_handler(signum, stop.set)
 
     dask.config.set({"distributed.scheduler.http.routes": SCHEDULER_HTTP_ROUTES})
-    cluster = await LocalCluster(
+    cluster = await LocalCluster(  # type: ignore[no-untyped-call]
         host=options.host,
         scheduler_port=options.scheduler_port,
         dashboard_address=f"{options.host}:{options.dashboard_port}",
@@ -225,36 +170,46 @@ async def run_stack(options: StackOptions) -> int:
         threads_per_worker=options.threads_per_worker,
         processes=True,
         asynchronous=True,
-        preload=["panel_dask_app.dev_worker"],
+        preload=["panel_dask_dev.dev_worker"],
     )
-    server: asyncio.subprocess.Process | None = None
-    autoscaling: RunningAutoscaler | None = None
+    server: ManagedProcess | None = None
+    autoscaling: LocalAutoscaler | None = None
     try:
-        autoscaler = find_autoscaler() if options.autoscaler else None
-        if autoscaler is not None:
+        if options.autoscaler:
             try:
-                autoscaling = autoscaler(cluster)
+                autoscaling = start_local_autoscaler(cluster)
             except ValueError as exc:  # its settings, e.g. bounds from the environment
                 raise RuntimeError(f"the autoscaler cannot start: {exc}") from None
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "panel_dask_app.serve", env=panel_env(options, os.environ)
+        server = ManagedProcess(
+            "panel-dask-serve",
+            [sys.executable, "-m", "panel_dask_app.serve"],
+            None,  # its output goes to this terminal
+            panel_env(options, os.environ),
         )
-        await _wait_until_healthy(f"{options.panel_url}/health", server, options.ready_timeout)
-        if options.autoscaler:
-            described = (
-                f"{AUTOSCALER_MODULE} (scales the workers with the queue)"
-                if autoscaler
-                else "not installed; workers stay fixed"
+        health = f"{options.panel_url}/health"
+        try:
+            await asyncio.to_thread(
+                server.wait_until,
+                lambda: http_status(health, timeout=2) == 200,
+                f"the Panel server to answer {health}",
+                options.ready_timeout,
+                0.5,
             )
-        else:
-            described = "off (--no-autoscaler)"
+        except (ProcessExitedError, TimeoutError) as exc:
+            raise RuntimeError(str(exc)) from None
+        described = (
+            f"{start_local_autoscaler.__module__} (scales the workers with the queue)"
+            if autoscaling
+            else "off (--no-autoscaler)"
+        )
         print(banner(options, described), flush=True)
-        server_exit = loop.create_task(server.wait())
+        server_exit = loop.create_task(asyncio.to_thread(server.process.wait))
         stopping = loop.create_task(stop.wait())
         await asyncio.wait({server_exit, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
-        if server.returncode is not None:
-            print(f"panel-dask-dev: the Panel server exited ({server.returncode})", file=sys.stderr)
+        if not server.running():
+            code = server.process.returncode
+            print(f"panel-dask-dev: the Panel server exited ({code})", file=sys.stderr)
             return 1
         print("\npanel-dask-dev: stopping…", flush=True)
         return 0
@@ -265,8 +220,8 @@ async def run_stack(options: StackOptions) -> int:
         if autoscaling is not None:
             autoscaling.stop()
         if server is not None:
-            await _stop_process(server)
-        await cluster.close()
+            await asyncio.to_thread(server.stop, 10.0)
+        await cluster.close()  # type: ignore[misc]  # awaitable: the cluster is asynchronous
 
 
 def main(argv: Sequence[str] | None = None) -> int:

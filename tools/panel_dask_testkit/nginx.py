@@ -29,7 +29,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from panel_dask_app.testing import HOST, ManagedProcess, free_port, http_status, wait_for
+from panel_dask_testkit.net import HOST, free_port, http_status
+from panel_dask_testkit.processes import ManagedProcess
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 AFFINITY_COOKIE = "panel-dask-affinity"  # the chart's ingress.affinityCookieName default
@@ -186,17 +187,9 @@ class NginxBalancer:
         """Start nginx and wait until it forwards /health to a replica."""
         argv = [NGINX, "-p", str(self.state_dir), "-c", str(self.config), "-e", "stderr"]
         self.process = ManagedProcess("nginx", argv, self.state_dir, dict(os.environ))
-        process = self.process
-        try:
-            wait_for(
-                lambda: not process.running() or http_status(f"{self.url}/health") == 200,
-                timeout,
-                "nginx to forward /health",
-            )
-        except TimeoutError as exc:
-            raise TimeoutError(f"{exc}\n{process.log_tail()}") from None
-        if not process.running():
-            raise RuntimeError(f"nginx exited:\n{process.log_tail()}")
+        self.process.wait_until(
+            lambda: http_status(f"{self.url}/health") == 200, "nginx to forward /health", timeout
+        )
 
     def stop(self) -> None:
         """Stop nginx."""

@@ -1,11 +1,8 @@
 import socket
-import sys
-import types
 
 import pytest
 
-from panel_dask_app import local_stack
-from panel_dask_app.local_stack import StackOptions, banner, busy_ports, panel_env, parse_args
+from panel_dask_dev.local_stack import StackOptions, banner, busy_ports, panel_env, parse_args
 
 
 def test_defaults_are_the_documented_local_ports():
@@ -46,7 +43,7 @@ def test_busy_ports_finds_a_listener():
 
 
 def test_banner_says_where_everything_is():
-    text = banner(StackOptions(), "not installed; workers stay fixed")
+    text = banner(StackOptions(), "off (--no-autoscaler)")
     for expected in [
         "http://localhost:5006",
         "tcp://127.0.0.1:8786",
@@ -55,35 +52,3 @@ def test_banner_says_where_everything_is():
         "Ctrl-C",
     ]:
         assert expected in text
-
-
-def test_autoscaler_hook_is_optional(monkeypatch):
-    monkeypatch.setattr(local_stack, "AUTOSCALER_MODULE", "panel_dask_nowhere.local")
-    assert local_stack.find_autoscaler() is None
-
-
-def test_autoscaler_hook_loads_the_entry_point(monkeypatch):
-    def start_local_autoscaler(cluster):
-        return None
-
-    module = types.ModuleType("fake_operator_local")
-    module.start_local_autoscaler = start_local_autoscaler
-    monkeypatch.setitem(sys.modules, "fake_operator_local", module)
-    monkeypatch.setattr(local_stack, "AUTOSCALER_MODULE", "fake_operator_local")
-    assert local_stack.find_autoscaler() is start_local_autoscaler
-
-
-def test_the_operator_provides_the_hook_the_stack_calls():
-    # The operator distribution is installed with the app in every environment.
-    from panel_dask_operator import local
-
-    assert local_stack.AUTOSCALER_MODULE == local.__name__
-    assert callable(getattr(local, local_stack.AUTOSCALER_ENTRY))
-
-
-def test_a_broken_autoscaler_module_fails_loudly(monkeypatch, tmp_path):
-    (tmp_path / "broken_operator_local.py").write_text("import a_dependency_that_is_missing\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(local_stack, "AUTOSCALER_MODULE", "broken_operator_local")
-    with pytest.raises(ModuleNotFoundError, match="a_dependency_that_is_missing"):
-        local_stack.find_autoscaler()
