@@ -13,7 +13,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-DEFAULT_ORIGINS = ("localhost:5006", "127.0.0.1:5006")
+from panel_dask_app.ports import DASHBOARD_PORT, PANEL_PORT, SCHEDULER_PORT
+
+DEFAULT_ORIGINS = (f"localhost:{PANEL_PORT}", f"127.0.0.1:{PANEL_PORT}")
 _ORIGIN = re.compile(r"[A-Za-z0-9.\-\[\]:*]+")
 _SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss)://[^\s/]+")
 _TRUE_FALSE = {"true": True, "false": False}
@@ -32,15 +34,15 @@ class Settings:
     """Everything the server and the app read from the environment."""
 
     panel_address: str = "0.0.0.0"
-    panel_port: int = 5006
+    panel_port: int = PANEL_PORT
     allow_websocket_origin: tuple[str, ...] = DEFAULT_ORIGINS
     num_threads: int = 4
     use_xheaders: bool = False
     cookie_secret: str | None = None
     max_outstanding: int = 100
     max_outstanding_total: int = 1000
-    scheduler_address: str = "tcp://127.0.0.1:8786"
-    dashboard_url: str = "http://localhost:8787"
+    scheduler_address: str = f"tcp://127.0.0.1:{SCHEDULER_PORT}"
+    dashboard_url: str = f"http://localhost:{DASHBOARD_PORT}"
     # The /data page's dataset, generated on the workers: one row per second.
     data_rows: int = 5_000_000
 

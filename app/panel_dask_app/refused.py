@@ -14,7 +14,8 @@ from typing import Any
 
 from tornado.web import HTTPError, RequestHandler
 
-SCHEDULER_API_PREFIX = "/dask/api"
+from panel_dask_app.ports import SCHEDULER_API_PREFIX
+
 REASON = "the Dask scheduler's HTTP API is not served through the ingress"
 
 

@@ -1,7 +1,8 @@
 """``python -m panel_dask_operator --namespace NS [kopf run options]``.
 
 Runs ``kopf run`` on :mod:`panel_dask_operator.handlers` with the liveness
-endpoint on http://0.0.0.0:8080/healthz unless ``--liveness`` is given.
+endpoint on http://0.0.0.0:8080/healthz unless ``--liveness`` is given. That port
+is the chart's operator ``health`` port (tests/chart/test_chart_contract.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import sys
 
 from kopf import cli
 
-LIVENESS = "http://0.0.0.0:8080/healthz"
+HEALTH_PORT = 8080
+LIVENESS_PATH = "/healthz"
+LIVENESS = f"http://0.0.0.0:{HEALTH_PORT}{LIVENESS_PATH}"
 USAGE = "python -m panel_dask_operator --namespace NS [kopf run options]"
 
 

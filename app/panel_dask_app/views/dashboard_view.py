@@ -9,13 +9,14 @@ import param
 from panel.viewable import Viewer
 from param.parameters import NoNone
 
+from panel_dask_app.config import Settings
 from panel_dask_app.dashboard import DEFAULT_PLOTS, PLOTS, plot_url, status_url
 
 
 class DashboardState(param.Parameterized):
     """Which plots to show, from which dashboard."""
 
-    base_url = param.String(default="http://localhost:8787", doc="DASK_DASHBOARD_URL.")
+    base_url = param.String(default=Settings().dashboard_url, doc="DASK_DASHBOARD_URL.")
     plots = param.ListSelector(default=DEFAULT_PLOTS, objects=list(PLOTS), label="Plots")
     height = param.Integer(default=360, bounds=(150, 1200), label="Plot height (px)")
 

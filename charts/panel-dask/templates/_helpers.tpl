@@ -78,9 +78,20 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-scheduler" (include "panel-dask.cluster.name" .) }}
 {{- end }}
 
+{{/*
+The ports and the path prefix the components agree on. Their Python owners are
+panel_dask_app.ports (scheduler, dashboard, prefix; Panel's default port, which
+is also `panel.port`) and panel_dask_operator.__main__ (the operator's health
+port); tests/chart/test_chart_contract.py fails when the rendered chart differs.
+*/}}
+{{- define "panel-dask.schedulerPort" -}}8786{{- end }}
+{{- define "panel-dask.dashboardPort" -}}8787{{- end }}
+{{- define "panel-dask.dashboardPrefix" -}}/dask{{- end }}
+{{- define "panel-dask.operatorHealthPort" -}}8080{{- end }}
+
 {{/* In-cluster address Panel's Dask client connects to. */}}
 {{- define "panel-dask.scheduler.address" -}}
-{{- printf "tcp://%s.%s.svc.%s:8786" (include "panel-dask.scheduler.serviceName" .) .Release.Namespace .Values.clusterDomain }}
+{{- printf "tcp://%s.%s.svc.%s:%s" (include "panel-dask.scheduler.serviceName" .) .Release.Namespace .Values.clusterDomain (include "panel-dask.schedulerPort" .) }}
 {{- end }}
 
 {{- define "panel-dask.cookieSecret.name" -}}
