@@ -27,11 +27,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-SPEC_DEFAULTS: dict[str, Any] = {
+# The DaskQueueAutoscaler spec's defaults: the one owner. The CRD's schema
+# defaults and the chart's `autoscaler.*` values repeat them, and
+# tests/chart/test_chart_contract.py fails when either differs from these.
+SPEC_DEFAULTS: dict[str, int] = {
     "minimum": 1,
     "maximum": 10,
     "tasksPerWorker": 4,
     "scaleDownDelaySeconds": 60,
+    "pollIntervalSeconds": 1,
 }
 
 
@@ -43,10 +47,10 @@ class SpecError(ValueError):
 class ScalingSpec:
     """Bounds and pacing of one autoscaler (the CRD's spec, in Python names)."""
 
-    minimum: int = 1
-    maximum: int = 10
-    tasks_per_worker: int = 4
-    scale_down_delay: float = 60.0
+    minimum: int = SPEC_DEFAULTS["minimum"]
+    maximum: int = SPEC_DEFAULTS["maximum"]
+    tasks_per_worker: int = SPEC_DEFAULTS["tasksPerWorker"]
+    scale_down_delay: float = SPEC_DEFAULTS["scaleDownDelaySeconds"]
 
     def __post_init__(self) -> None:
         _require(self.minimum >= 0, "minimum", self.minimum, "an integer >= 0")
@@ -68,7 +72,10 @@ class ScalingSpec:
     @classmethod
     def from_resource(cls, spec: Mapping[str, Any]) -> ScalingSpec:
         """Build from a DaskQueueAutoscaler spec (camelCase keys, CRD defaults)."""
-        merged = {**SPEC_DEFAULTS, **{k: v for k, v in spec.items() if v is not None}}
+        merged: dict[str, Any] = {
+            **SPEC_DEFAULTS,
+            **{k: v for k, v in spec.items() if v is not None},
+        }
         return cls(
             minimum=_integer(merged, "minimum"),
             maximum=_integer(merged, "maximum"),

@@ -1,13 +1,15 @@
-"""The chart agrees with the Python owners of the ports and the `/dask` prefix.
+"""The chart agrees with the Python owners of its contracts.
 
 panel_dask_app.ports owns Panel's port, the scheduler's comm and dashboard ports
 and the dashboard prefix; panel_dask_operator.__main__ owns the operator's health
-port. The chart writes each once (`_helpers.tpl`, `panel.port`); these tests read
+port; panel_dask_operator.policy.SPEC_DEFAULTS owns the autoscaler's defaults. The
+chart writes each once (`_helpers.tpl`, `values.yaml`, the CRD); these tests read
 every place the rendered manifests use them, so a change on either side alone fails.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 from typing import Any
 
@@ -16,6 +18,8 @@ import yaml
 
 from panel_dask_app import ports
 from panel_dask_operator import __main__ as operator_main
+from panel_dask_operator.autoscaler import poll_interval
+from panel_dask_operator.policy import SPEC_DEFAULTS, ScalingSpec
 from panel_dask_testcluster.build import build
 from panel_dask_testcluster.chart_docs import CHART_DIR
 
@@ -119,3 +123,57 @@ def test_operator_health_port_is_where_the_operator_answers(docs: Docs) -> None:
         "port": "health",
     }
     assert not any(arg.startswith(("--liveness", "-L")) for arg in container["args"])
+
+
+AUTOSCALER_FIELDS = list(SPEC_DEFAULTS)
+
+
+def crd_spec_schema() -> dict[str, Any]:
+    crd = yaml.safe_load(
+        (CHART_DIR / "crds" / "daskqueueautoscalers.panel-dask.io.yaml").read_text()
+    )
+    (version,) = crd["spec"]["versions"]
+    return version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+
+
+def test_autoscaler_defaults_are_the_policys_in_the_crd_and_the_values() -> None:
+    """policy.SPEC_DEFAULTS is the owner; the CRD and values.yaml repeat it exactly."""
+    crd = {field: crd_spec_schema()[field]["default"] for field in AUTOSCALER_FIELDS}
+    values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())["autoscaler"]
+    assert crd == SPEC_DEFAULTS
+    assert {field: values[field] for field in AUTOSCALER_FIELDS} == SPEC_DEFAULTS
+    default = ScalingSpec()
+    assert (default.minimum, default.maximum) == (
+        SPEC_DEFAULTS["minimum"],
+        SPEC_DEFAULTS["maximum"],
+    )
+    assert default.tasks_per_worker == SPEC_DEFAULTS["tasksPerWorker"]
+    assert default.scale_down_delay == SPEC_DEFAULTS["scaleDownDelaySeconds"]
+    assert ScalingSpec.from_resource({"cluster": "c"}) == default
+    assert poll_interval({}) == SPEC_DEFAULTS["pollIntervalSeconds"]
+
+
+def test_rendered_autoscaler_carries_the_defaults(docs: Docs) -> None:
+    spec = one(docs, "DaskQueueAutoscaler")["spec"]
+    assert {field: spec[field] for field in AUTOSCALER_FIELDS} == SPEC_DEFAULTS
+
+
+def bounds(schema: dict[str, Any]) -> tuple[object, bool, object]:
+    """(lowest, lowest excluded, highest) of a JSON Schema or an OpenAPI v3 (CRD) property.
+
+    OpenAPI v3 marks an exclusive minimum with ``exclusiveMinimum: true`` beside
+    ``minimum``; JSON Schema puts the number in ``exclusiveMinimum`` itself.
+    """
+    exclusive = schema.get("exclusiveMinimum", False)
+    if isinstance(exclusive, bool):
+        return schema.get("minimum"), exclusive, schema.get("maximum")
+    return exclusive, True, schema.get("maximum")
+
+
+def test_values_schema_bounds_are_the_crds() -> None:
+    """`helm install` refuses what the API server would: the same bounds per field."""
+    schema = json.loads((CHART_DIR / "values.schema.json").read_text())
+    values = schema["properties"]["autoscaler"]["properties"]
+    crd = crd_spec_schema()
+    for field in AUTOSCALER_FIELDS:
+        assert bounds(values[field]) == bounds(crd[field]), field
