@@ -63,22 +63,22 @@ def _minor(version: str) -> str:
     return version.lstrip("v").split(".")[1]
 
 
-# Both Kubernetes builds (control plane and node) stamp the release the same way.
-_KUBERNETES_LDFLAGS = _kube_version_ldflags(
-    "k8s.io/component-base/version", KUBERNETES_VERSION
-) + _kube_version_ldflags("k8s.io/client-go/pkg/version", KUBERNETES_VERSION)
+def _kubernetes_tool(module: str, *commands: str) -> Tool:
+    """Commands of k8s.io/kubernetes, stamped with the release as upstream's build does.
+
+    The control plane and the node build them from two modules of the same release.
+    """
+    return Tool(
+        module=module,
+        packages=tuple(f"k8s.io/kubernetes/cmd/{command}" for command in commands),
+        ldflags=_kube_version_ldflags("k8s.io/component-base/version", KUBERNETES_VERSION)
+        + _kube_version_ldflags("k8s.io/client-go/pkg/version", KUBERNETES_VERSION),
+    )
 
 
 TOOLS = (
-    Tool(
-        module="kubernetes",
-        packages=(
-            "k8s.io/kubernetes/cmd/kube-apiserver",
-            "k8s.io/kubernetes/cmd/kube-controller-manager",
-            "k8s.io/kubernetes/cmd/kube-scheduler",
-            "k8s.io/kubernetes/cmd/kubectl",
-        ),
-        ldflags=_KUBERNETES_LDFLAGS,
+    _kubernetes_tool(
+        "kubernetes", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"
     ),
     Tool(module="etcd", packages=("go.etcd.io/etcd/server/v3",)),
     Tool(
@@ -153,15 +153,7 @@ PAUSE_CFLAGS = (
 _KUBE_ROUTER_VERSION_PKG = "github.com/cloudnativelabs/kube-router/v2/pkg/version"
 
 NODE_TOOLS: tuple[Tool, ...] = (
-    Tool(
-        module="kubernetes-node",
-        packages=(
-            "k8s.io/kubernetes/cmd/kubelet",
-            "k8s.io/kubernetes/cmd/kubeadm",
-            "k8s.io/kubernetes/cmd/kube-proxy",
-        ),
-        ldflags=_KUBERNETES_LDFLAGS,
-    ),
+    _kubernetes_tool("kubernetes-node", "kubelet", "kubeadm", "kube-proxy"),
     Tool(module="kind", packages=("sigs.k8s.io/kind",)),
     Tool(
         module="coredns",
