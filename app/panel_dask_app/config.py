@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from panel_dask_app.bounds import parse_bounded_int
 from panel_dask_app.ports import DASHBOARD_PORT, PANEL_PORT, SCHEDULER_PORT
 
 DEFAULT_ORIGINS = (f"localhost:{PANEL_PORT}", f"127.0.0.1:{PANEL_PORT}")
@@ -100,14 +101,9 @@ def _integer(name: str, raw: str | None, default: int, minimum: int, maximum: in
     if raw is None:
         return default
     try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(
-            f"{name}: expected an integer from {minimum} to {maximum}, got {raw!r}"
-        ) from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name}: must be from {minimum} to {maximum}, got {value}")
-    return value
+        return parse_bounded_int(raw, minimum, maximum)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
 
 
 def _boolean(name: str, raw: str | None, default: bool) -> bool:

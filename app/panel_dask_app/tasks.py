@@ -9,18 +9,17 @@ by any client of the cluster, not only by this app's validated form.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from panel_dask_app.bounds import bounded_int, parse_bounded_int
+
 FIBONACCI_MAX_N = 35
 MATRIX_MAX_SIZE = 3000
 SLEEP_MAX_SECONDS = 60.0
-
-_INTEGER_TEXT = re.compile(r"[+-]?\d+")
 
 
 class TaskInputError(ValueError):
@@ -32,14 +31,10 @@ class TaskInputError(ValueError):
 
 
 def _check_int(field: str, value: object, minimum: int, maximum: int) -> int:
-    # bool is an int subclass; True would silently mean 1.
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TaskInputError(
-            field, f"expected an integer from {minimum} to {maximum}, got {value!r}"
-        )
-    if not minimum <= value <= maximum:
-        raise TaskInputError(field, f"must be from {minimum} to {maximum}, got {value}")
-    return int(value)
+    try:
+        return bounded_int(value, minimum, maximum)
+    except ValueError as exc:
+        raise TaskInputError(field, str(exc)) from None
 
 
 def _check_float(field: str, value: object, minimum: float, maximum: float) -> float:
@@ -89,14 +84,18 @@ def sleep_seconds(seconds: float) -> float:
 class TaskSpec:
     """What the form needs to know about one task: its input, bounds and default."""
 
-    name: str
-    label: str
     function: Callable[..., object]
+    label: str
     field: str
     kind: type[int] | type[float]
     minimum: float
     maximum: float
     default: str
+
+    @property
+    def name(self) -> str:
+        """The task's name: its function's, which the workers import by it."""
+        return self.function.__name__
 
     @property
     def hint(self) -> str:
@@ -105,39 +104,13 @@ class TaskSpec:
         return f"{self.field} ({kind}, {self.minimum:g} to {self.maximum:g})"
 
 
+# One row per task: function, label, input field, its kind, bounds and default.
 TASKS: dict[str, TaskSpec] = {
     spec.name: spec
     for spec in (
-        TaskSpec(
-            name="fibonacci",
-            label="Fibonacci (CPU-bound)",
-            function=fibonacci,
-            field="n",
-            kind=int,
-            minimum=0,
-            maximum=FIBONACCI_MAX_N,
-            default="20",
-        ),
-        TaskSpec(
-            name="matrix_norm",
-            label="Matrix norm (NumPy)",
-            function=matrix_norm,
-            field="size",
-            kind=int,
-            minimum=1,
-            maximum=MATRIX_MAX_SIZE,
-            default="500",
-        ),
-        TaskSpec(
-            name="sleep_seconds",
-            label="Sleep (I/O-like)",
-            function=sleep_seconds,
-            field="seconds",
-            kind=float,
-            minimum=0,
-            maximum=SLEEP_MAX_SECONDS,
-            default="1",
-        ),
+        TaskSpec(fibonacci, "Fibonacci (CPU-bound)", "n", int, 0, FIBONACCI_MAX_N, "20"),
+        TaskSpec(matrix_norm, "Matrix norm (NumPy)", "size", int, 1, MATRIX_MAX_SIZE, "500"),
+        TaskSpec(sleep_seconds, "Sleep (I/O-like)", "seconds", float, 0, SLEEP_MAX_SECONDS, "1"),
     )
 }
 
@@ -161,12 +134,10 @@ def parse_argument(task_name: str, text: str) -> int | float:
     spec = get_spec(task_name)
     cleaned = text.strip()
     if spec.kind is int:
-        if not _INTEGER_TEXT.fullmatch(cleaned):
-            raise TaskInputError(
-                spec.field,
-                f"expected an integer from {spec.minimum:g} to {spec.maximum:g}, got {text!r}",
-            )
-        return _check_int(spec.field, int(cleaned), int(spec.minimum), int(spec.maximum))
+        try:
+            return parse_bounded_int(text, int(spec.minimum), int(spec.maximum))
+        except ValueError as exc:
+            raise TaskInputError(spec.field, str(exc)) from None
     try:
         number = float(cleaned)
     except ValueError:
