@@ -12,12 +12,13 @@ import json
 import os
 import sys
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
+from dask import config as dask_config
 from distributed import LocalCluster
 
-from panel_dask_app.scheduler_routes import routes_env
+from panel_dask_app.scheduler_routes import routes_config, routes_env
 from panel_dask_testkit.net import HOST, free_port, http_status
 from panel_dask_testkit.processes import ManagedProcess
 
@@ -148,16 +149,20 @@ def running_dask(log_dir: Path, workers: int, threads: int) -> Iterator[LocalDas
         dask.close()
 
 
-def process_cluster(workers: int = 1) -> LocalCluster:
+@contextlib.asynccontextmanager
+async def process_cluster(workers: int = 1) -> AsyncIterator[LocalCluster]:
     """An asynchronous in-process scheduler with one-thread worker processes on loopback.
 
-    Enter it with ``async with``; autoscaler tests drive its worker processes.
+    Its scheduler serves the product's HTTP routes, which the local autoscaler
+    reads; autoscaler tests drive its worker processes.
     """
-    return LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        asynchronous=True,
-        host=HOST,
-        dashboard_address=":0",
-    )
+    with dask_config.set(routes_config()):
+        async with LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            asynchronous=True,
+            host=HOST,
+            dashboard_address=":0",
+        ) as cluster:
+            yield cluster
