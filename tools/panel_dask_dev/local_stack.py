@@ -20,21 +20,10 @@ from dataclasses import dataclass
 import dask
 from distributed import LocalCluster
 
+from panel_dask_app.scheduler_routes import routes_config
 from panel_dask_operator.local import LocalAutoscaler, start_local_autoscaler
 from panel_dask_testkit.net import http_status
 from panel_dask_testkit.processes import ManagedProcess, ProcessExitedError
-
-# Same routes as the Kubernetes scheduler: the HTTP API is off by default and
-# the autoscaler reads the queue through it and /metrics.
-SCHEDULER_HTTP_ROUTES = [
-    "distributed.http.scheduler.prometheus",
-    "distributed.http.scheduler.info",
-    "distributed.http.scheduler.json",
-    "distributed.http.health",
-    "distributed.http.proxy",
-    "distributed.http.statics",
-    "distributed.http.scheduler.api",
-]
 
 
 @dataclass(frozen=True)
@@ -161,7 +150,8 @@ async def run_stack(options: StackOptions) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    dask.config.set({"distributed.scheduler.http.routes": SCHEDULER_HTTP_ROUTES})
+    # The same routes as the chart's scheduler: the autoscaler reads the state route.
+    dask.config.set(routes_config())
     cluster = await LocalCluster(  # type: ignore[no-untyped-call]
         host=options.host,
         scheduler_port=options.scheduler_port,
