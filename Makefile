@@ -11,6 +11,8 @@ STAMP := $(VENV)/.installed
 PYPROJECTS := app/pyproject.toml operator/pyproject.toml tools/pyproject.toml constraints.txt
 PYTEST_ARGS ?=
 LOCAL_BASE ?= 0
+# Every Python package of the tools distribution (test kit, control plane, make dev's stack, ...).
+TOOL_PACKAGES = $(patsubst %/__init__.py,%,$(wildcard tools/panel_dask_*/__init__.py))
 
 .PHONY: help dev test lint fmt system-deps tools cluster-up cluster-down bench clean
 .PHONY: images kind-up kind-down docker-up test-images chart-docs
@@ -18,12 +20,17 @@ LOCAL_BASE ?= 0
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
+# pip's output goes to a log that is shown only when the install fails.
 $(STAMP): $(PYPROJECTS)
 	@echo "==> creating $(VENV) and installing panel-dask (app, operator, test tools)"
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e 'app[dev,scheduler]' -e 'operator[dev]' -e tools
-	touch $@
+	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	if ! { $(PYTHON) -m venv $(VENV) \
+	    && $(PY) -m pip install --upgrade pip \
+	    && $(PY) -m pip install -c constraints.txt \
+	        -e 'app[dev,scheduler]' -e 'operator[dev]' -e tools; } >"$$log" 2>&1; then \
+	  cat "$$log" >&2; echo "==> installing into $(VENV) failed (pip's output above)" >&2; exit 1; \
+	fi
+	@touch $@
 
 venv: $(STAMP) ## create the virtualenv and install everything editable
 
@@ -61,10 +68,10 @@ test-images: docker-up
 chart-docs: $(STAMP) ## render charts/panel-dask/README.md with helm-docs from README.md.gotmpl and values.yaml
 	$(PY) -m panel_dask_testcluster chart-docs
 
-lint: $(STAMP) ## ruff lint + format check, mypy on the operator
+lint: $(STAMP) ## ruff lint + format check, mypy (strict) on the app, the operator and the tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy operator/panel_dask_operator
+	$(VENV)/bin/mypy app/panel_dask_app operator/panel_dask_operator $(TOOL_PACKAGES)
 
 fmt: $(STAMP) ## apply ruff's formatter and autofixes
 	$(VENV)/bin/ruff format .
