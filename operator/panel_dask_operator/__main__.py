@@ -1,8 +1,9 @@
-"""``python -m panel_dask_operator --namespace NS [kopf run options]``.
+"""``python -m panel_dask_operator --namespace NS [--metrics-port N] [kopf run options]``.
 
 Runs ``kopf run`` on :mod:`panel_dask_operator.handlers` with the liveness
 endpoint on http://0.0.0.0:8080/healthz unless ``--liveness`` is given. That port
 is the chart's operator ``health`` port (tests/chart/test_chart_contract.py).
+Prometheus metrics are served on ``--metrics-port`` (8000; 0 turns them off).
 """
 
 from __future__ import annotations
@@ -11,10 +12,27 @@ import sys
 
 from kopf import cli
 
+from panel_dask_operator import telemetry
+
 HEALTH_PORT = 8080
 LIVENESS_PATH = "/healthz"
 LIVENESS = f"http://0.0.0.0:{HEALTH_PORT}{LIVENESS_PATH}"
-USAGE = "python -m panel_dask_operator --namespace NS [kopf run options]"
+USAGE = "python -m panel_dask_operator --namespace NS [--metrics-port N] [kopf run options]"
+METRICS_FLAG = "--metrics-port"
+
+
+def metrics_port(argv: list[str]) -> tuple[int, list[str]]:
+    """Take ``--metrics-port N`` out of the arguments (kopf does not know it)."""
+    port, rest, args = telemetry.METRICS_PORT, [], iter(argv)
+    for arg in args:
+        if arg == METRICS_FLAG or arg.startswith(f"{METRICS_FLAG}="):
+            value = arg.partition("=")[2] if "=" in arg else next(args, "")
+            if not value.isdigit() or int(value) > 65535:
+                raise SystemExit(f"{USAGE}: {METRICS_FLAG} takes a port from 0 to 65535")
+            port = int(value)
+        else:
+            rest.append(arg)
+    return port, rest
 
 
 def kopf_arguments(argv: list[str]) -> list[str]:
@@ -33,8 +51,11 @@ def kopf_arguments(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: build kopf's command line and hand over to it."""
-    arguments = kopf_arguments(sys.argv[1:] if argv is None else argv)
+    """Entry point: serve the metrics, build kopf's command line and hand over to it."""
+    port, rest = metrics_port(sys.argv[1:] if argv is None else argv)
+    arguments = kopf_arguments(rest)
+    if port:
+        telemetry.serve(port)
     cli.main(args=arguments, prog_name="python -m panel_dask_operator")
 
 

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from panel_dask_operator import compat, conditions, kube, retirement, watch
+from panel_dask_operator import compat, conditions, kube, retirement, telemetry, watch
 from panel_dask_operator.policy import Decision, ScalingSpec, SpecError, decide
 from panel_dask_operator.scheduler import SchedulerClient
 from panel_dask_operator.snapshot import SchedulerSnapshot, SchedulerUnreachableError
@@ -155,6 +155,17 @@ async def tick(
 
     ``snapshot`` is a state :func:`pause` has just read, else the tick reads one.
     """
+    meta = body["metadata"]
+    with telemetry.TICK_SECONDS.labels(meta["namespace"], meta["name"]).time():
+        return await _tick(body, memory, scheduler, snapshot)
+
+
+async def _tick(
+    body: dict[str, Any],
+    memory: Memory,
+    scheduler: SchedulerClient,
+    snapshot: SchedulerSnapshot | None,
+) -> float:
     meta, spec = body["metadata"], body.get("spec", {})
     name, namespace = meta["name"], meta["namespace"]
     old_status = body.get("status") or {}
@@ -188,6 +199,15 @@ async def tick(
 
     memory.low_since = next_low_since(decision, actual, memory.low_since, now)
     memory.replicas = actual
+    telemetry.observe_tick(
+        namespace,
+        name,
+        backlog=observation.backlog,
+        desired=decision.desired,
+        ready=snapshot.ready_workers,
+        pending=max(0, actual - snapshot.ready_workers),
+        direction=direction(replicas, actual),
+    )
     if actual != replicas:
         group = kube.worker_group_name(spec["cluster"])
         await kube.post_event(body, *scale_event(group, replicas, actual, decision))
@@ -256,12 +276,13 @@ async def _report_problem(
 ) -> float:
     """Condition, Warning Event (once per distinct message) and the backoff delay."""
     reason, message = problem_reason(error), str(error)
+    meta = body["metadata"]
+    telemetry.observe_error(meta["namespace"], meta["name"], reason)
     memory.failures += 1
     delay = backoff(body.get("spec", {}), memory.failures)
     if message != memory.last_problem:
         await kube.post_event(body, reason, f"{message}; retrying in {delay:.0f}s", warning=True)
         memory.last_problem = message
     status = {"conditions": conditions.ready(previous, False, reason, message)}
-    meta = body["metadata"]
     await _write_status(meta["name"], meta["namespace"], body.get("status") or {}, status)
     return delay

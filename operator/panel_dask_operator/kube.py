@@ -12,6 +12,7 @@ from dask_kubernetes.operator._objects import DaskCluster, DaskWorkerGroup
 from kr8s.asyncio.objects import Deployment, Event, new_class
 
 from panel_dask_operator.conditions import now_rfc3339
+from panel_dask_operator.telemetry import count_request
 
 GROUP = "panel-dask.io"
 VERSION = "v1alpha1"
@@ -50,12 +51,14 @@ def worker_group_name(cluster: str) -> str:
 async def get_worker_group(cluster: str, namespace: str) -> Any:
     """The cluster's default worker group; ``ClusterMissingError`` names what is missing."""
     try:
+        count_request("get")
         return await DaskWorkerGroup.get(
             worker_group_name(cluster), namespace=namespace, api=await client()
         )
     except kr8s.NotFoundError:
         pass
     try:
+        count_request("get")
         await DaskCluster.get(cluster, namespace=namespace, api=await client())
     except kr8s.NotFoundError:
         raise ClusterMissingError(
@@ -74,11 +77,13 @@ def replicas_of(worker_group: Any) -> int:
 
 async def set_replicas(worker_group: Any, replicas: int) -> None:
     """Patch ``spec.worker.replicas``; dask-kubernetes' handler adds or removes Deployments."""
+    count_request("patch")
     await worker_group.patch({"spec": {"worker": {"replicas": replicas}}})
 
 
 async def worker_deployments(worker_group: Any) -> list[Any]:
     """The group's worker Deployments, newest first (the first to let go)."""
+    count_request("list")
     deployments = list(await worker_group.deployments())
     return sorted(deployments, key=lambda d: d.metadata.creationTimestamp or "", reverse=True)
 
@@ -86,7 +91,9 @@ async def worker_deployments(worker_group: Any) -> list[Any]:
 async def delete_deployment(name: str, namespace: str) -> None:
     """Delete one worker Deployment; already gone is fine."""
     try:
+        count_request("get")
         deployment = await Deployment.get(name, namespace=namespace, api=await client())
+        count_request("delete")
         await deployment.delete(propagation_policy="Background")
     except kr8s.NotFoundError:
         pass
@@ -94,7 +101,9 @@ async def delete_deployment(name: str, namespace: str) -> None:
 
 async def patch_status(name: str, namespace: str, status: dict[str, Any]) -> None:
     """Merge-patch the autoscaler's status subresource."""
+    count_request("get")
     autoscaler = await DaskQueueAutoscaler.get(name, namespace=namespace, api=await client())
+    count_request("patch")
     await autoscaler.patch({"status": status}, subresource="status")
 
 
@@ -129,4 +138,5 @@ async def post_event(
         namespace=meta["namespace"],
         api=await client(),
     )
+    count_request("create")
     await event.create()

@@ -29,13 +29,15 @@ from typing import Any
 
 import aiohttp
 
-from panel_dask_operator import retirement, watch
+from panel_dask_operator import retirement, telemetry, watch
 from panel_dask_operator.policy import Decision, ScalingSpec, SpecError, decide
 from panel_dask_operator.scheduler import SchedulerClient
 from panel_dask_operator.snapshot import SchedulerSnapshot
 
 logger = logging.getLogger(__name__)
 
+# The local cluster's series carry these labels, where a Kubernetes autoscaler's carry its own.
+TELEMETRY_LABELS = ("local", "make-dev")
 ENV_FIELDS = {
     "PANEL_DASK_WORKERS_MIN": ("minimum", 1),
     "PANEL_DASK_WORKERS_MAX": ("maximum", 4),
@@ -91,18 +93,28 @@ class LocalAutoscaler:
         self, scheduler: SchedulerClient, snapshot: SchedulerSnapshot | None = None
     ) -> Decision:
         """Observe (unless ``snapshot`` was just read), decide, act once, on the cluster's loop."""
-        snapshot = snapshot or await scheduler.snapshot()
-        requested = len(self.cluster.worker_spec)
-        observation = snapshot.observation(pending=requested - snapshot.ready_workers)
-        decision = decide(self.spec, observation, low_since=self._low_since, now=time.monotonic())
-        self._low_since = decision.low_since
-        if decision.changes or decision.desired != requested:
-            logger.info("local autoscaler: %s", decision.reason)
-            self.decisions.append(decision)
-        if decision.desired > requested:
-            self.cluster.scale(decision.desired)
-        elif decision.desired < requested:
-            await self._scale_down(scheduler, requested - decision.desired)
+        with telemetry.TICK_SECONDS.labels(*TELEMETRY_LABELS).time():
+            snapshot = snapshot or await scheduler.snapshot()
+            requested = len(self.cluster.worker_spec)
+            observation = snapshot.observation(pending=requested - snapshot.ready_workers)
+            now = time.monotonic()
+            decision = decide(self.spec, observation, low_since=self._low_since, now=now)
+            self._low_since = decision.low_since
+            if decision.changes or decision.desired != requested:
+                logger.info("local autoscaler: %s", decision.reason)
+                self.decisions.append(decision)
+            if decision.desired > requested:
+                self.cluster.scale(decision.desired)
+            elif decision.desired < requested:
+                await self._scale_down(scheduler, requested - decision.desired)
+        telemetry.observe_tick(
+            *TELEMETRY_LABELS,
+            backlog=observation.backlog,
+            desired=decision.desired,
+            ready=snapshot.ready_workers,
+            pending=max(0, decision.desired - snapshot.ready_workers),
+            direction=decision.direction,
+        )
         return decision
 
     async def run(self) -> None:

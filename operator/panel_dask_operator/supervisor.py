@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from panel_dask_operator import autoscaler, conditions
+from panel_dask_operator import autoscaler, conditions, telemetry
 from panel_dask_operator.scheduler import SchedulerClient, scheduler_base_url
 from panel_dask_operator.snapshot import SchedulerSnapshot
 
@@ -51,6 +51,7 @@ class Supervisor:
     def forget(self, namespace: str, name: str) -> None:
         """Stop the loop of a deleted object."""
         self._bodies.pop((namespace, name), None)
+        telemetry.forget(namespace, name)
         task = self._tasks.pop((namespace, name), None)
         if task is not None:
             task.cancel()
@@ -83,6 +84,7 @@ class Supervisor:
             try:
                 delay = await autoscaler.tick(body, memory, scheduler, snapshot)
             except Exception:  # an API hiccup must not end autoscaling
+                telemetry.observe_error(*key, autoscaler.problem_reason(Exception()))
                 memory.failures += 1
                 delay = autoscaler.backoff(body.get("spec", {}), memory.failures)
                 logger.exception("autoscaler %s/%s tick failed; retry in %.0fs", *key, delay)

@@ -99,6 +99,14 @@ def test_backlog_scales_up_to_the_expected_count_then_down_after_the_delay(
         status = stack.autoscaler()["status"]
         assert status["desired"] == 4 and status["backlog"] >= 0
         assert status["lastDecision"]["reason"], status
+        # What Prometheus scrapes from the operator says the same.
+        metrics, mine = stack.operator.metrics(), {"namespace": stack.namespace}
+        assert metrics.value("panel_dask_autoscaler_desired_workers", **mine) == 4
+        assert metrics.value("panel_dask_autoscaler_decisions_total", direction="up", **mine)
+        assert metrics.value("panel_dask_autoscaler_tick_seconds_count", **mine)
+        assert metrics.value("panel_dask_operator_kubernetes_requests_total", verb="patch")
+        backlog = metrics.value("panel_dask_autoscaler_backlog_tasks", **mine)
+        assert backlog is not None and backlog >= 0
 
         Event("go-1", client=client).set()
         assert client.gather(futures) == [i * 2 for i in range(8)]
@@ -174,6 +182,11 @@ def test_unreachable_scheduler_is_a_condition_and_a_backoff_not_a_crash(stack: S
     warnings = list(stack.events("SchedulerUnreachable").values())
     assert warnings and all("retrying in" in w for w in warnings), warnings
     assert stack.replicas() == 1  # no worker count changes on a blind tick
+    errors = "panel_dask_autoscaler_errors_total"
+    failed = stack.operator.metrics().value(
+        errors, namespace=stack.namespace, reason="SchedulerUnreachable"
+    )
+    assert failed and failed >= 1
 
     stack.dask.start_scheduler()  # same ports: the same address and URL, like a Service
     with Client(stack.dask.address) as client:

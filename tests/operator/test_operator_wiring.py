@@ -6,7 +6,7 @@ import kopf
 import pytest
 
 from panel_dask_operator import compat, conditions, handlers
-from panel_dask_operator.__main__ import kopf_arguments
+from panel_dask_operator.__main__ import kopf_arguments, metrics_port
 
 
 def test_command_line_defaults_liveness_and_module():
@@ -24,6 +24,24 @@ def test_command_line_keeps_an_explicit_liveness():
 def test_command_line_requires_a_namespace():
     with pytest.raises(SystemExit, match="--namespace is required"):
         kopf_arguments(["--verbose"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "port"),
+    [
+        (["-n", "ns"], 8000),
+        (["-n", "ns", "--metrics-port", "9123"], 9123),
+        (["--metrics-port=0", "-n", "ns"], 0),
+    ],
+)
+def test_metrics_port_is_ours_not_kopfs(argv, port):
+    assert metrics_port(argv) == (port, ["-n", "ns"])
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "70000", ""])
+def test_metrics_port_refuses_what_is_not_a_port(value):
+    with pytest.raises(SystemExit, match="--metrics-port takes a port from 0 to 65535"):
+        metrics_port(["-n", "ns", "--metrics-port", value][: 4 if value else 3])
 
 
 def test_no_handler_puts_finalizers_on_dask_clusters_or_autoscalers():

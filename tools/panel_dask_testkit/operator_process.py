@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from panel_dask_testkit.metrics import Samples, scrape
 from panel_dask_testkit.net import HOST, free_port, http_status
 from panel_dask_testkit.processes import ManagedProcess
 
@@ -36,6 +37,7 @@ class OperatorProcess:
         self.log_dir = log_dir
         self.verbose = verbose
         self.liveness = ""
+        self.telemetry_url = ""
         self.process: ManagedProcess | None = None
 
     @property
@@ -51,6 +53,8 @@ class OperatorProcess:
     def start(self, timeout: float = 90.0) -> None:
         """Start the operator and wait until its liveness endpoint answers 200."""
         self.liveness = f"http://{HOST}:{free_port()}/healthz"
+        metrics_port = free_port()
+        self.telemetry_url = f"http://{HOST}:{metrics_port}/metrics"
         env = {
             **os.environ,
             "KUBECONFIG": str(self.kubeconfig),
@@ -58,7 +62,8 @@ class OperatorProcess:
         }
         argv = [
             sys.executable, "-m", "panel_dask_operator", "--namespace", self.namespace,
-            f"--liveness={self.liveness}", *(["--verbose"] if self.verbose else []),
+            f"--liveness={self.liveness}", f"--metrics-port={metrics_port}",
+            *(["--verbose"] if self.verbose else []),
         ]  # fmt: skip
         self.process = ManagedProcess("operator", argv, self.log_dir, env)
         self.process.wait_until(self.alive, f"the operator's liveness {self.liveness}", timeout)
@@ -70,6 +75,10 @@ class OperatorProcess:
     def alive(self) -> bool:
         """Whether the liveness endpoint answers 200."""
         return http_status(self.liveness, timeout=2) == 200
+
+    def metrics(self) -> Samples:
+        """A scrape of the operator's Prometheus endpoint."""
+        return scrape(self.telemetry_url)
 
     def stop(self) -> None:
         """SIGTERM: the operator shuts down as a pod's operator does."""
