@@ -6,6 +6,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=hack/lib.sh
+source "$root/hack/lib.sh"
 docker=$("$root/hack/docker-cli.sh")
 state=${PANEL_DASK_CACHE:-$HOME/.cache/panel-dask}/dockerd
 timeout_s=${DOCKERD_TIMEOUT:-60}
@@ -14,14 +16,8 @@ if "$docker" info >/dev/null 2>&1; then
   echo "==> Docker daemon answers"
   exit 0
 fi
-if ! command -v dockerd >/dev/null 2>&1; then
-  echo "no Docker daemon answers and dockerd is not installed: sudo apt-get install docker.io" >&2
-  exit 1
-fi
-if [[ $(id -u) -ne 0 ]]; then
-  echo "no Docker daemon answers; start it (e.g. sudo systemctl start docker) or run this as root" >&2
-  exit 1
-fi
+require_command dockerd docker.io "no Docker daemon answers"
+require_root "no Docker daemon answers; start it (e.g. sudo systemctl start docker) or run this as root"
 
 mkdir -p "$state"
 echo "==> starting dockerd in the background (log: $state/dockerd.log)"

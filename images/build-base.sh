@@ -7,7 +7,6 @@
 set -euo pipefail
 
 tag=${BASE_IMAGE_TAG:-panel-dask-base:bookworm}
-mirror=$("$(dirname "$0")/../hack/debian-mirror.sh")
 cache_dir=${PANEL_DASK_CACHE:-$HOME/.cache/panel-dask}/base
 tarball=$cache_dir/bookworm-python3.11-minbase.tar
 packages=python3,python3-venv,ca-certificates
@@ -18,28 +17,8 @@ if docker image inspect "$tag" >/dev/null 2>&1 && [[ ${REBUILD_BASE:-0} != 1 ]];
 fi
 
 if [[ ! -s $tarball || ${REBUILD_BASE:-0} == 1 ]]; then
-  if ! command -v debootstrap >/dev/null 2>&1; then
-    echo "debootstrap is missing: sudo apt-get install debootstrap" >&2
-    exit 1
-  fi
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "debootstrap needs root to create device nodes and set owners: run as root or with sudo" >&2
-    exit 1
-  fi
-  mkdir -p "$cache_dir"
-  rootfs=$(mktemp -d "${TMPDIR:-/tmp}/panel-dask-rootfs.XXXXXX")
-  trap 'rm -rf "$rootfs"' EXIT
-  echo "==> debootstrap bookworm ($packages) from $mirror"
-  debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" "$mirror" \
-    >"$cache_dir/debootstrap.log" 2>&1 || {
-    tail -n 30 "$cache_dir/debootstrap.log" >&2
-    exit 1
-  }
-  # Package indexes and caches only add size; images install nothing with apt.
-  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin \
-    "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/log/*
-  tar --numeric-owner -C "$rootfs" -cf "$tarball.partial" .
-  mv "$tarball.partial" "$tarball"
+  "$(dirname "$0")/../hack/debootstrap-rootfs.sh" \
+    "$tarball" "$cache_dir/debootstrap.log" "$packages" "the local base image"
 fi
 
 echo "==> docker import $tarball as $tag"

@@ -8,7 +8,6 @@
 # only when this package list changes. Prints the tarball's path last.
 set -euo pipefail
 
-mirror=$("$(dirname "$0")/../debian-mirror.sh")
 packages=systemd,systemd-sysv,dbus,conntrack,iptables,iproute2,ethtool,util-linux,mount,kmod
 packages+=,libseccomp2,pigz,bash,ca-certificates,curl,jq,procps,socat,ebtables,ipset
 packages+=,containerd,runc,containernetworking-plugins
@@ -21,22 +20,7 @@ if [[ -s $tarball ]]; then
   echo "$tarball"
   exit 0
 fi
-command -v debootstrap >/dev/null || {
-  echo "debootstrap is missing: apt-get install debootstrap" >&2
-  exit 1
-}
-mkdir -p "$cache_dir"
-rootfs=$(mktemp -d "${TMPDIR:-/tmp}/panel-dask-node.XXXXXX")
-trap 'rm -rf "$rootfs"' EXIT
-echo "==> debootstrap bookworm for the kind node (a few minutes; log: $cache_dir/node-debootstrap.log)" >&2
-debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" "$mirror" \
-  >"$cache_dir/node-debootstrap.log" 2>&1 || {
-  tail -n 30 "$cache_dir/node-debootstrap.log" >&2
-  exit 1
-}
-rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin \
-  "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/log/*
-tar --numeric-owner -C "$rootfs" -cf "$tarball.partial" .
-mv "$tarball.partial" "$tarball"
+"$(dirname "$0")/../debootstrap-rootfs.sh" \
+  "$tarball" "$cache_dir/node-debootstrap.log" "$packages" "the kind node"
 echo "==> node root filesystem: $tarball" >&2
 echo "$tarball"
