@@ -32,27 +32,32 @@ type PortMapping struct {
 	Protocol      string `json:"protocol"`
 }
 
-// kubeadmStub mirrors the node registration part of the kubeadm v1beta4
-// documents kind generates, so the node's kubeadm patches are merged by kind's
-// own patch code exactly as at cluster creation.
-const kubeadmStub = `apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
+// The two kubeadm documents a node registers through: the control-plane node
+// the InitConfiguration, the others the JoinConfiguration.
+const (
+	initKind = "InitConfiguration"
+	joinKind = "JoinConfiguration"
+)
+
+// kubeadmDocument mirrors the node registration part of one kubeadm v1beta4
+// document kind generates (%[1]s: its kind, %[2]s: the node labels).
+const kubeadmDocument = `apiVersion: kubeadm.k8s.io/v1beta4
+kind: %[1]s
 metadata:
   name: config
 nodeRegistration:
   kubeletExtraArgs:
     - name: "node-labels"
-      value: "%[1]s"
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: JoinConfiguration
-metadata:
-  name: config
-nodeRegistration:
-  kubeletExtraArgs:
-    - name: "node-labels"
-      value: "%[1]s"
+      value: "%[2]s"
 `
+
+// kubeadmStub is both registration documents with the node's labels, so the
+// node's kubeadm patches are merged by kind's own patch code exactly as at
+// cluster creation.
+func kubeadmStub(labels string) string {
+	return fmt.Sprintf(kubeadmDocument, initKind, labels) + "---\n" +
+		fmt.Sprintf(kubeadmDocument, joinKind, labels)
+}
 
 // check loads and validates the config at path and summarises its nodes.
 func check(path string) (*Summary, error) {
@@ -96,14 +101,14 @@ func effectiveLabels(node *config.Node) (map[string]string, error) {
 	for _, k := range keys {
 		pairs = append(pairs, k+"="+node.Labels[k])
 	}
-	patched, err := patch.KubeYAML(fmt.Sprintf(kubeadmStub, strings.Join(pairs, ",")),
+	patched, err := patch.KubeYAML(kubeadmStub(strings.Join(pairs, ",")),
 		node.KubeadmConfigPatches, node.KubeadmConfigPatchesJSON6902)
 	if err != nil {
 		return nil, fmt.Errorf("kubeadm config patches: %w", err)
 	}
-	kind := "JoinConfiguration"
+	kind := joinKind
 	if node.Role == config.ControlPlaneRole {
-		kind = "InitConfiguration"
+		kind = initKind
 	}
 	return nodeLabelsOf(patched, kind)
 }
