@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import dask
 from distributed import LocalCluster
 
+from panel_dask_app.bounds import parse_bounded_int
+from panel_dask_app.ports import DASHBOARD_PORT, PANEL_PORT, SCHEDULER_PORT
 from panel_dask_app.scheduler_routes import routes_config
 from panel_dask_operator.local import LocalAutoscaler, start_local_autoscaler
 from panel_dask_testkit.net import http_status
@@ -31,9 +33,9 @@ class StackOptions:
     """Where the local stack listens and how big it is."""
 
     host: str = "127.0.0.1"
-    scheduler_port: int = 8786
-    dashboard_port: int = 8787
-    panel_port: int = 5006
+    scheduler_port: int = SCHEDULER_PORT
+    dashboard_port: int = DASHBOARD_PORT
+    panel_port: int = PANEL_PORT
     workers: int = 2
     threads_per_worker: int = 2
     autoscaler: bool = True
@@ -75,16 +77,13 @@ def parse_args(argv: Sequence[str]) -> StackOptions:
 
 
 def _bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse type: the app's one bounded-integer check, as argparse's error."""
+
     def parse(text: str) -> int:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected an integer from {minimum} to {maximum}, got {text!r}"
-            ) from None
-        if not minimum <= value <= maximum:
-            raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}, got {value}")
-        return value
+            return parse_bounded_int(text, minimum, maximum)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
