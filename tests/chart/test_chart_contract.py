@@ -20,6 +20,7 @@ from panel_dask_app import ports
 from panel_dask_operator import __main__ as operator_main
 from panel_dask_operator.autoscaler import poll_interval
 from panel_dask_operator.policy import SPEC_DEFAULTS, ScalingSpec
+from panel_dask_operator.scheduler import scheduler_base_url
 from panel_dask_testcluster.build import build
 from panel_dask_testcluster.chart_docs import CHART_DIR
 
@@ -123,6 +124,18 @@ def test_operator_health_port_is_where_the_operator_answers(docs: Docs) -> None:
         "port": "health",
     }
     assert not any(arg.startswith(("--liveness", "-L")) for arg in container["args"])
+
+
+def test_operator_reads_the_scheduler_where_the_chart_serves_it(docs: Docs) -> None:
+    """The operator ships without the app, so it keeps its own port and prefix: checked here."""
+    cluster = one(docs, "DaskCluster")
+    name = cluster["metadata"]["name"]
+    service = {
+        port["name"]: port["port"] for port in cluster["spec"]["scheduler"]["service"]["ports"]
+    }
+    assert scheduler_base_url(name, "ns", env={}) == (
+        f"http://{name}-scheduler.ns.svc:{service['http-dashboard']}{ports.DASHBOARD_PREFIX}"
+    )
 
 
 AUTOSCALER_FIELDS = list(SPEC_DEFAULTS)
