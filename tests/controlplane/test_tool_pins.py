@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import pytest
+
 from panel_dask_testcluster import build, cluster, pins
 
 
@@ -52,33 +54,43 @@ def test_apiserver_runs_with_rbac_and_service_account_signing(tmp_path):
     assert all("127.0.0.1" in a for a in args if a.startswith(("--bind-address", "--etcd-servers")))
 
 
-def test_docs_cache_is_its_own_folder_keyed_by_its_module(tmp_path, monkeypatch):
-    """helm-docs has a pin set of its own: changing it never rebuilds a cluster's tools."""
+@pytest.mark.parametrize("tool_set", [pins.DOCS, pins.MONITORING], ids=lambda s: s.folder)
+def test_one_tool_set_is_its_own_folder_keyed_by_its_module(tool_set, tmp_path, monkeypatch):
+    """helm-docs and Prometheus have pin sets of their own: a change never rebuilds a cluster's."""
     monkeypatch.setenv("PANEL_DASK_CACHE", str(tmp_path / "cache"))
-    assert pins.docs_bin_dir().is_relative_to(tmp_path / "cache" / "docs")
-    assert not build.is_docs_built()
+    assert tool_set.bin_dir().is_relative_to(tmp_path / "cache" / tool_set.folder)
+    assert not build.is_set_built(tool_set)
     copy = tmp_path / "go"
     shutil.copytree(pins.GO_MODULES, copy)
     monkeypatch.setattr(pins, "GO_MODULES", copy)
-    before, control_plane, node = pins.docs_pin_key(), pins.pin_key(), pins.node_pin_key()
-    assert before.startswith(f"helm-docs-{pins.HELM_DOCS_VERSION}-")
-    go_mod = copy / "helm-docs" / "go.mod"
+    before, control_plane, node = tool_set.pin_key(), pins.pin_key(), pins.node_pin_key()
+    others = [s.pin_key() for s in (pins.DOCS, pins.MONITORING) if s is not tool_set]
+    assert before.startswith(f"{tool_set.binary}-{tool_set.version}-")
+    go_mod = copy / tool_set.tool.module / "go.mod"
     go_mod.write_text(go_mod.read_text() + "\n// changed\n")
-    assert pins.docs_pin_key() != before
+    assert tool_set.pin_key() != before
     assert (pins.pin_key(), pins.node_pin_key()) == (control_plane, node)
+    assert [s.pin_key() for s in (pins.DOCS, pins.MONITORING) if s is not tool_set] == others
 
 
-def test_helm_docs_pin_is_the_go_mod_version_and_a_tool_of_it():
-    text = (pins.GO_MODULES / "helm-docs" / "go.mod").read_text()
-    (tool,) = pins.DOCS_TOOLS
-    assert f"github.com/norwoodj/helm-docs {pins.HELM_DOCS_VERSION}" in text
-    assert f"\ntool {tool.packages[0]}\n" in text
+@pytest.mark.parametrize(
+    ("tool_set", "module"),
+    [
+        (pins.DOCS, "github.com/norwoodj/helm-docs"),
+        (pins.MONITORING, "github.com/prometheus/prometheus"),
+    ],
+    ids=["docs", "monitoring"],
+)
+def test_one_tool_pin_is_the_go_mod_version_and_a_tool_of_it(tool_set, module):
+    text = (pins.GO_MODULES / tool_set.tool.module / "go.mod").read_text()
+    assert f"{module} {tool_set.version}" in text
+    assert f"\ntool {tool_set.tool.packages[0]}\n" in text
 
 
 def test_built_helm_docs_reports_the_pinned_version():
     result = subprocess.run(
-        [str(build.build_docs() / build.HELM_DOCS), "--version"],
+        [str(build.build_tool_set(pins.DOCS) / pins.DOCS.binary), *pins.DOCS.check],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert f"version {pins.HELM_DOCS_VERSION.lstrip('v')}" in result.stdout
+    assert pins.DOCS.prints in result.stdout

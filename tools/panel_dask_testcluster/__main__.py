@@ -1,8 +1,9 @@
-"""``python -m panel_dask_testcluster build|build-node|build-docs|chart-docs|up|down|status``.
+"""``python -m panel_dask_testcluster build|build-node|build-docs|build-monitoring|...``.
 
 ``build`` makes the control plane's binaries, ``build-node`` the kind node's
 (kubelet, kubeadm, kube-proxy, kind, CoreDNS, kube-router, pause, capwrap),
-``build-docs`` helm-docs. ``chart-docs`` rewrites the chart README from its
+``build-docs`` helm-docs, ``build-monitoring`` the Prometheus server of the kind
+end-to-end run. ``chart-docs`` rewrites the chart README from its
 template and values.yaml with helm-docs (``--check``: exit 1 when it is stale).
 
 ``up`` leaves the control plane running and ends with two lines a shell can
@@ -13,26 +14,40 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from panel_dask_testcluster import chart_docs, cluster
 from panel_dask_testcluster.build import (
     BuildError,
     build,
-    build_docs,
     build_node,
+    build_tool_set,
     is_built,
-    is_docs_built,
     is_node_built,
+    is_set_built,
 )
-from panel_dask_testcluster.pins import bin_dir, docs_bin_dir, node_bin_dir
+from panel_dask_testcluster.pins import DOCS, MONITORING, ToolSet, bin_dir, node_bin_dir
+
+PinSet = tuple[Callable[[], Path], Callable[[Path], bool], Callable[..., Path]]
+
+
+def _one_tool(tool_set: ToolSet) -> PinSet:
+    return (
+        tool_set.bin_dir,
+        functools.partial(is_set_built, tool_set),
+        functools.partial(build_tool_set, tool_set),
+    )
+
 
 # Each pin set: its bin folder, whether it is cached, how to build it.
-PIN_SETS = {
+PIN_SETS: dict[str, PinSet] = {
     "build": (bin_dir, is_built, build),
     "build-node": (node_bin_dir, is_node_built, build_node),
-    "build-docs": (docs_bin_dir, is_docs_built, build_docs),
+    "build-docs": _one_tool(DOCS),
+    "build-monitoring": _one_tool(MONITORING),
 }
 
 

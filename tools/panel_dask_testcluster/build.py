@@ -3,11 +3,12 @@
 ``build``: kube-apiserver & co., etcd, kwok and helm for the test control plane.
 ``build-node``: what a kind node needs (kubelet, kubeadm, kube-proxy, kind, CoreDNS,
 kube-router, pause, capwrap). ``build-docs``: helm-docs, for the chart README's
-values table. Everything comes from the Go module proxy through
-the modules in tools/go/ (pause: gcc on the C file in the pinned k8s.io/kubernetes
-module). A finished build is a folder under the cache named after the pins
-(:func:`panel_dask_testcluster.pins.bin_dir`, :func:`~panel_dask_testcluster.pins.node_bin_dir`);
-it is reused until a pin changes.
+values table; ``build-monitoring``: Prometheus, for the kind end-to-end run.
+Everything comes from the Go module proxy through the modules in tools/go/
+(pause: gcc on the C file in the pinned k8s.io/kubernetes module). A finished
+build is a folder under the cache named after the pins
+(:func:`panel_dask_testcluster.pins.bin_dir`, :func:`~panel_dask_testcluster.pins.node_bin_dir`,
+:meth:`~panel_dask_testcluster.pins.ToolSet.bin_dir`); it is reused until a pin changes.
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ from pathlib import Path
 
 from panel_dask_testcluster.pins import (
     COREDNS_VERSION,
-    DOCS_TOOLS,
     GO_MODULES,
-    HELM_DOCS_VERSION,
     KIND_VERSION,
     KUBE_ROUTER_VERSION,
     KUBERNETES_VERSION,
@@ -40,8 +39,8 @@ from panel_dask_testcluster.pins import (
     TOOLS,
     TRAEFIK_VERSION,
     Tool,
+    ToolSet,
     bin_dir,
-    docs_bin_dir,
     node_bin_dir,
 )
 
@@ -310,22 +309,20 @@ def _build_traefik(out_dir: Path) -> None:
     build_traefik(out_dir)
 
 
-HELM_DOCS = "helm-docs"
-DOCS_VERSION_CHECKS = {HELM_DOCS: (["--version"], f"version {HELM_DOCS_VERSION.lstrip('v')}")}
+def is_set_built(tool_set: ToolSet, target: Path | None = None) -> bool:
+    """True when the set's binary is already in its cache."""
+    return ((target or tool_set.bin_dir()) / tool_set.binary).exists()
 
 
-def is_docs_built(target: Path | None = None) -> bool:
-    """True when helm-docs of this pin set is already in the cache."""
-    return ((target or docs_bin_dir()) / HELM_DOCS).exists()
-
-
-def build_docs(force: bool = False) -> Path:
-    """Build helm-docs unless its pin set is cached; returns its bin folder."""
+def build_tool_set(tool_set: ToolSet, force: bool = False) -> Path:
+    """Build a one-tool pin set unless it is cached; returns its bin folder."""
     return _build_set(
-        docs_bin_dir(),
-        "docs tools",
-        [_tool_step(tool) for tool in DOCS_TOOLS],
-        lambda out_dir: check_versions(out_dir, DOCS_VERSION_CHECKS),
-        is_docs_built,
+        tool_set.bin_dir(),
+        f"{tool_set.binary} ({tool_set.folder} tools)",
+        [_tool_step(tool_set.tool)],
+        lambda out_dir: check_versions(
+            out_dir, {tool_set.binary: (list(tool_set.check), tool_set.prints)}
+        ),
+        lambda target: is_set_built(tool_set, target),
         force,
     )

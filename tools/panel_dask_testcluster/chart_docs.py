@@ -10,8 +10,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from panel_dask_testcluster.build import HELM_DOCS, BuildError, build_docs
-from panel_dask_testcluster.pins import REPO_ROOT
+from panel_dask_testcluster.build import BuildError, build_tool_set
+from panel_dask_testcluster.pins import DOCS, REPO_ROOT
 
 CHART_DIR = REPO_ROOT / "charts" / "panel-dask"
 TEMPLATE = "README.md.gotmpl"
@@ -31,7 +31,7 @@ def render(chart_dir: Path = CHART_DIR) -> str:
     helm-docs reports a broken template or values file as a warning and still
     exits 0, so any warning counts as a failure here.
     """
-    helm_docs = build_docs() / HELM_DOCS
+    helm_docs = build_tool_set(DOCS) / DOCS.binary
     result = subprocess.run(
         [str(helm_docs), f"--chart-search-root={chart_dir}", "--dry-run", *HELM_DOCS_ARGS],
         capture_output=True,

@@ -9,14 +9,13 @@ so it is left out here.
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 
 from panel_dask_testcluster.build import module_source
+from panel_dask_testcluster.crds import Kubectl, apply_crd_files, run
 from panel_dask_testcluster.pins import GATEWAY_API_MODULE, GATEWAY_API_VERSION
 
 Channel = Literal["standard", "experimental"]
@@ -29,31 +28,12 @@ def crd_files(channel: Channel) -> list[Path]:
     return sorted(p for p in folder.glob("*.yaml") if "vap_" not in p.name and "_" in p.name)
 
 
-Kubectl = Callable[..., subprocess.CompletedProcess[str]]
-
-
 def install_crds(kubectl: Kubectl, channel: Channel) -> None:
     """Apply the channel's CRDs (over the other channel's, if installed) and wait until served."""
-    files = crd_files(channel)
-    args = [arg for path in files for arg in ("-f", str(path))]
-    _run(kubectl, "apply", "--server-side", "--force-conflicts", *args)
-    names = [f"crd/{_name(path)}" for path in files]
-    _run(kubectl, "wait", "--for=condition=Established", "--timeout=60s", *names)
+    apply_crd_files(kubectl, crd_files(channel))
 
 
 def installed_channel(kubectl: Kubectl) -> str:
     """The channel annotation of the installed HTTPRoute CRD."""
-    out = _run(kubectl, "get", "crd", "httproutes.gateway.networking.k8s.io", "-o", "yaml")
+    out = run(kubectl, "get", "crd", "httproutes.gateway.networking.k8s.io", "-o", "yaml")
     return str(yaml.safe_load(out)["metadata"]["annotations"][CHANNEL_ANNOTATION])
-
-
-def _name(path: Path) -> str:
-    doc: dict[str, Any] = yaml.safe_load(path.read_text())
-    return str(doc["metadata"]["name"])
-
-
-def _run(kubectl: Kubectl, *args: str) -> str:
-    result = kubectl(*args, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"kubectl {' '.join(args[:3])} failed:\n{result.stderr}")
-    return result.stdout

@@ -1,9 +1,10 @@
 """What the test clusters are built from, and where the built binaries live.
 
-Three pin sets, each with its own cache folder: the control plane (``build``:
+Four pin sets, each with its own cache folder: the control plane (``build``:
 kube-apiserver & co., etcd, kwok, helm), the kind node (``build-node``:
-kubelet, kubeadm, kube-proxy, kind, CoreDNS, kube-router, pause, capwrap) and the
-chart's docs tool (``build-docs``: helm-docs).
+kubelet, kubeadm, kube-proxy, kind, CoreDNS, kube-router, pause, capwrap), the
+chart's docs tool (``build-docs``: helm-docs) and the end-to-end run's
+Prometheus (``build-monitoring``).
 The versions below must match the Go modules in tools/go/*/go.mod; changing one
 changes the cache folder, so the next build rebuilds instead of reusing.
 """
@@ -228,26 +229,73 @@ def node_bin_dir() -> Path:
     return cache_root() / "node" / node_pin_key() / "bin"
 
 
-# helm-docs writes the chart README's values table (``make chart-docs``). A set of its
-# own: a cold build is about 270 small packages, and a change here never rebuilds
-# the control plane or the node.
+@dataclass(frozen=True)
+class ToolSet:
+    """A pin set of one Go tool with a cache folder of its own.
+
+    A change to it never rebuilds the control plane or the node, and theirs never
+    rebuild it. ``check`` is the tool's version command and what it must print.
+    """
+
+    folder: str
+    version: str
+    tool: Tool
+    check: tuple[str, ...]
+    prints: str
+
+    @property
+    def binary(self) -> str:
+        """The one command this set builds."""
+        (name,) = self.tool.binaries
+        return name
+
+    def pin_key(self) -> str:
+        """A short name for this set: its version and every module file byte."""
+        digest = hashlib.sha256(self.version.encode())
+        _digest_tools(digest, (self.tool,))
+        return f"{self.binary}-{self.version}-{digest.hexdigest()[:12]}"
+
+    def bin_dir(self) -> Path:
+        """Where this set's binary is (or will be) built."""
+        return cache_root() / self.folder / self.pin_key() / "bin"
+
+
+# helm-docs writes the chart README's values table (``make chart-docs``); a cold
+# build is about 270 small packages.
 HELM_DOCS_VERSION = "v1.14.2"
-DOCS_TOOLS: tuple[Tool, ...] = (
-    Tool(
+DOCS = ToolSet(
+    folder="docs",
+    version=HELM_DOCS_VERSION,
+    tool=Tool(
         module="helm-docs",
         packages=("github.com/norwoodj/helm-docs/cmd/helm-docs",),
         ldflags=(f"-X main.version={HELM_DOCS_VERSION.lstrip('v')}",),
     ),
+    check=("--version",),
+    prints=f"version {HELM_DOCS_VERSION.lstrip('v')}",
 )
 
-
-def docs_pin_key() -> str:
-    """A short name for the docs pin set: its version and every module file byte."""
-    digest = hashlib.sha256(HELM_DOCS_VERSION.encode())
-    _digest_tools(digest, DOCS_TOOLS)
-    return f"helm-docs-{HELM_DOCS_VERSION}-{digest.hexdigest()[:12]}"
-
-
-def docs_bin_dir() -> Path:
-    """Where the docs pin set's binary is (or will be) built."""
-    return cache_root() / "docs" / docs_pin_key() / "bin"
+# The Prometheus server the kind end-to-end run scrapes the product with. Its Go
+# module is tagged v0.<major><minor>.<patch>: v0.316.0 is Prometheus 3.16.0.
+PROMETHEUS_MODULE_VERSION = "v0.316.0"
+PROMETHEUS_VERSION = "3.16.0"
+_PROMETHEUS_VERSION_PKG = "github.com/prometheus/common/version"
+MONITORING = ToolSet(
+    folder="monitoring",
+    version=PROMETHEUS_MODULE_VERSION,
+    tool=Tool(
+        module="prometheus",
+        packages=("github.com/prometheus/prometheus/cmd/prometheus",),
+        ldflags=(
+            f"-X {_PROMETHEUS_VERSION_PKG}.Version={PROMETHEUS_VERSION}",
+            f"-X {_PROMETHEUS_VERSION_PKG}.Branch=v{PROMETHEUS_VERSION}",
+            f"-X {_PROMETHEUS_VERSION_PKG}.BuildDate=19700101-00:00:00",
+        ),
+    ),
+    check=("--version",),
+    prints=f"version {PROMETHEUS_VERSION}",
+)
+# ServiceMonitor and PodMonitor CRDs for the chart tests, read from this module's
+# example/prometheus-operator-crd.
+PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator"
+PROMETHEUS_OPERATOR_VERSION = "v0.85.0"

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import yaml
 
+from panel_dask_testcluster.crds import apply_crd_files
+
 REPO = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO / "charts" / "panel-dask"
 CRD_DIR = CHART_DIR / "crds"
@@ -67,12 +69,7 @@ def get_json(cluster: Cluster, *args: str) -> Any:
 
 def apply_crds(cluster: Cluster) -> None:
     """Install or update every CRD in the chart's crds/ (ours and dask-kubernetes') and wait."""
-    run(cluster.kubectl, "apply", "--server-side", "--force-conflicts", "-f", str(CRD_DIR))
-    names = [yaml.safe_load(p.read_text())["metadata"]["name"] for p in CRD_DIR.glob("*.yaml")]
-    run(
-        cluster.kubectl, "wait", "--for=condition=Established", "--timeout=60s",
-        *[f"crd/{name}" for name in names],
-    )  # fmt: skip
+    apply_crd_files(cluster.kubectl, sorted(CRD_DIR.glob("*.yaml")))
 
 
 def install_chart(
