@@ -118,7 +118,7 @@ def test_ingress_and_route_send_the_prefix_to_the_dashboard_and_its_api_to_panel
 def test_operator_health_port_is_where_the_operator_answers(docs: Docs) -> None:
     deployment = one(docs, "Deployment", "-operator")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert named_ports(container) == {"health": operator_main.HEALTH_PORT}
+    assert named_ports(container)["health"] == operator_main.HEALTH_PORT
     assert container["livenessProbe"]["httpGet"] == {
         "path": operator_main.LIVENESS_PATH,
         "port": "health",
