@@ -8,16 +8,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.operator_scale import (
-    NAMESPACE,
-    SERVICE_ACCOUNT,
-    by_kind,
-    first_request,
-    operator_requests,
-    since,
-)
+from bench.operator_scale import NAMESPACE, by_kind, first_request, operator_requests, since
+from panel_dask_testkit.kube import OPERATOR_SERVICE_ACCOUNT
 
-OPERATOR = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"
+OPERATOR = f"system:serviceaccount:{NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}"
 
 
 def event(user: str, verb: str, resource: str, stamp: str, stage: str = "ResponseComplete"):
