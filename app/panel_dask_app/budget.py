@@ -30,15 +30,16 @@ class ProcessBudget:
         """How many more tasks may be submitted now."""
         return max(self.limit - self.used, 0)
 
-    def take(self, count: int) -> None:
+    def take(self, count: int, field: str = "how many") -> None:
         """Reserve ``count`` tasks, or refuse them all.
 
         Raises:
-            TaskInputError: naming the form's "how many" field and what is left.
+            TaskInputError: naming the form's ``field`` (the tasks page's "how
+                many"; the data page's query counts as one) and what is left.
         """
         if count > self.room:
             raise TaskInputError(
-                "how many",
+                field,
                 f"this server runs at most {self.limit} unfinished tasks for all its sessions "
                 f"and {self.used} are unfinished, so up to {self.room} more can be submitted "
                 "now; try again when some finish",

@@ -18,8 +18,12 @@ PAGES_DIR = Path(__file__).parent / "pages"
 # Panel's index shows /thumbnails/<page>.png for each page when served.
 THUMBNAILS_DIR = Path(__file__).parent / "thumbnails"
 INDEX_TEMPLATE = Path(__file__).parent / "index.html"
-PAGES = ("tasks", "dashboard")
-INDEX_TITLES = {"tasks": "Run tasks on Dask", "dashboard": "Dask dashboard"}
+PAGES = ("tasks", "data", "dashboard")
+INDEX_TITLES = {
+    "tasks": "Run tasks on Dask",
+    "data": "Explore a Dask DataFrame",
+    "dashboard": "Dask dashboard",
+}
 HEALTH_ENDPOINT = "health"
 # Routes the server adds ahead of its pages: the 403 for the scheduler API path.
 PLUGINS = ("panel_dask_app.refused",)

@@ -24,7 +24,7 @@ def test_index_lists_the_pages_and_health_answers(page, panel_server):
     page.goto(panel_server.url)
     expect(page.get_by_role("link", name="Run tasks on Dask")).to_be_visible()
     thumbnails = page.locator("a.page img")
-    expect(thumbnails).to_have_count(2)
+    expect(thumbnails).to_have_count(3)
     for thumbnail in thumbnails.all():
         expect(thumbnail).to_have_js_property("complete", True)
         assert thumbnail.evaluate("img => img.naturalWidth") > 0

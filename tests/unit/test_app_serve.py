@@ -14,7 +14,7 @@ def test_command_serves_every_page_with_contract_flags():
     command = serve.build_command(Settings())
     assert command[:4] == [sys.executable, "-m", "panel", "serve"]
     pages = [arg for arg in command if arg.endswith(".py")]
-    assert [p.rsplit("/", 1)[1] for p in pages] == ["tasks.py", "dashboard.py"]
+    assert [p.rsplit("/", 1)[1] for p in pages] == ["tasks.py", "data.py", "dashboard.py"]
     assert all(path.exists() for path in serve.page_paths())
     assert flag_values(command, "--num-procs") == ["1"]
     assert flag_values(command, "--num-threads") == ["4"]
@@ -86,7 +86,11 @@ def test_main_execs_panel_with_the_built_command(monkeypatch):
 def test_index_titles_are_keyed_by_route():
     command = serve.build_command(Settings())
     start = command.index("--index-titles") + 1
-    assert command[start : start + 2] == ["/tasks=Run tasks on Dask", "/dashboard=Dask dashboard"]
+    assert command[start : start + 3] == [
+        "/tasks=Run tasks on Dask",
+        "/data=Explore a Dask DataFrame",
+        "/dashboard=Dask dashboard",
+    ]
 
 
 def test_index_thumbnails_exist_for_every_page():

@@ -13,16 +13,20 @@ from panel_dask_app.budget import get_budget
 from panel_dask_app.client import get_connection
 from panel_dask_app.cluster import get_cluster_monitor
 from panel_dask_app.config import get_settings
+from panel_dask_app.data_session import DataSession
+from panel_dask_app.data_state import DataState
 from panel_dask_app.loop import current_loop
 from panel_dask_app.session import TaskSession, close_on_session_destroyed
+from panel_dask_app.shared_dataset import get_shared_dataset
 from panel_dask_app.state import SessionTasks
 from panel_dask_app.views.cluster_view import ClusterPanel, ConnectionStatus
 from panel_dask_app.views.dashboard_view import DashboardState, DashboardView
+from panel_dask_app.views.data_view import DataView
 from panel_dask_app.views.reconnect import TASKS_LOST, install_reconnect, reconnect_notice
 from panel_dask_app.views.tasks_view import TasksView
 
 TITLE = "panel-dask"
-NAVIGATION = "[Tasks](./tasks) · [Dask dashboard](./dashboard)"
+NAVIGATION = "[Tasks](./tasks) · [Data](./data) · [Dask dashboard](./dashboard)"
 # Bootstrap rather than Fast: Panel's Fast design always loads Google Fonts,
 # which leaks every page view to a third party and stalls on offline clusters.
 Template = pn.template.BootstrapTemplate
@@ -92,11 +96,30 @@ def dashboard_page() -> pn.template.BaseTemplate:
     """The Dask dashboard page: chosen scheduler plots in iframes."""
     view = DashboardView(state=DashboardState(base_url=get_settings().dashboard_url))
     _start_background_work()
+    return _page_with_controls("Dask dashboard", view, "Plots", view.controls())
+
+
+def _page_with_controls(
+    title: str, view: Shown, heading: str, controls: pn.viewable.Viewable
+) -> pn.template.BaseTemplate:
+    """A page whose view's controls sit in the sidebar under ``heading``."""
     main: list[Shown] = [view]
     _survive_server_loss(main)
     return Template(
-        title=f"{TITLE} · Dask dashboard",
-        sidebar=[*_sidebar(), pn.pane.Markdown("### Plots"), view.controls()],
+        title=f"{TITLE} · {title}",
+        sidebar=[*_sidebar(), pn.pane.Markdown(f"### {heading}"), controls],
         main=main,
         **TEMPLATE_STYLE,
     )
+
+
+def data_page() -> pn.template.BaseTemplate:
+    """The dataset explorer for one session; its running query dies with the session."""
+    dataset = get_shared_dataset()
+    session = DataSession(DataState(dataset.spec), get_connection(), dataset, budget=get_budget())
+    if pn.state.curdoc is not None:
+        session.hold_updates = functools.partial(pn.io.hold, pn.state.curdoc)
+    close_on_session_destroyed(session)
+    _start_background_work()
+    view = DataView(session=session)
+    return _page_with_controls("data", view, "Query", view.controls())

@@ -56,6 +56,17 @@ STATE_FORMATTER = HTMLTemplateFormatter(
 )
 
 
+def message_alert(owner: param.Parameterized, css_class: str) -> pn.pane.Alert:
+    """The alert that shows ``owner.message`` in the colour of ``owner.message_kind``, if any."""
+    return pn.pane.Alert(
+        owner.param.message,
+        alert_type=owner.param.message_kind,
+        visible=pn.bind(bool, owner.param.message),
+        css_classes=[css_class],
+        sizing_mode="stretch_width",
+    )
+
+
 def at_least_one(total: int) -> int:
     """The progress bar's maximum: the task count, 1 before any task (no empty bar)."""
     return max(total, 1)
@@ -171,13 +182,7 @@ class TasksView(Viewer):
                 *self._inputs.values(),
                 pn.Row(self._submit, self._cancel_all, self._clear, align="end"),
             ),
-            pn.pane.Alert(
-                tasks.param.message,
-                alert_type=tasks.param.message_kind,
-                visible=pn.bind(bool, tasks.param.message),
-                css_classes=["task-message"],
-                sizing_mode="stretch_width",
-            ),
+            message_alert(tasks, "task-message"),
             sizing_mode="stretch_width",
         )
 
