@@ -15,7 +15,7 @@ LOCAL_BASE ?= 0
 TOOL_PACKAGES = $(patsubst %/__init__.py,%,$(wildcard tools/panel_dask_*/__init__.py))
 
 .PHONY: help dev test lint fmt system-deps tools cluster-up cluster-down bench clean
-.PHONY: images kind-up kind-down docker-up test-images chart-docs
+.PHONY: images kind-up kind-down docker-up test-images chart-docs chart-dashboard
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ test-images: docker-up
 
 chart-docs: $(STAMP) ## render charts/panel-dask/README.md with helm-docs from README.md.gotmpl and values.yaml
 	$(PY) -m panel_dask_testcluster chart-docs
+
+chart-dashboard: $(STAMP) ## regenerate the chart's Grafana dashboard JSON from the metrics' definitions
+	$(PY) -m panel_dask_dashboard.build
 
 lint: $(STAMP) ## ruff lint + format check, mypy (strict) on the app, the operator and the tools
 	$(VENV)/bin/ruff check .

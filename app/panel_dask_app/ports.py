@@ -21,3 +21,6 @@ DASHBOARD_PREFIX = "/dask"
 # The scheduler's HTTP API under the prefix; it can retire workers, so the
 # ingress routes it to Panel, which refuses it.
 SCHEDULER_API_PREFIX = f"{DASHBOARD_PREFIX}/api"
+# Where each Panel process serves its Prometheus metrics (``PANEL_DASK_METRICS_PORT``):
+# a port of its own, so the Ingress, which routes Panel's port, never exposes them.
+METRICS_PORT = 8000

@@ -18,6 +18,7 @@ import yaml
 
 from panel_dask_app import ports
 from panel_dask_operator import __main__ as operator_main
+from panel_dask_operator import telemetry as operator_telemetry
 from panel_dask_operator.autoscaler import poll_interval
 from panel_dask_operator.policy import SPEC_DEFAULTS, ScalingSpec
 from panel_dask_operator.scheduler import scheduler_base_url
@@ -124,6 +125,15 @@ def test_operator_health_port_is_where_the_operator_answers(docs: Docs) -> None:
         "port": "health",
     }
     assert not any(arg.startswith(("--liveness", "-L")) for arg in container["args"])
+
+
+def test_metrics_ports_are_where_panel_and_the_operator_serve_them(docs: Docs) -> None:
+    (panel,) = one(docs, "Deployment", "-panel")["spec"]["template"]["spec"]["containers"]
+    assert named_ports(panel)["metrics"] == ports.METRICS_PORT
+    assert env(panel)["PANEL_DASK_METRICS_PORT"] == str(ports.METRICS_PORT)
+    (operator,) = one(docs, "Deployment", "-operator")["spec"]["template"]["spec"]["containers"]
+    assert named_ports(operator)["metrics"] == operator_telemetry.METRICS_PORT
+    assert f"--metrics-port={operator_telemetry.METRICS_PORT}" in operator["args"]
 
 
 def test_operator_reads_the_scheduler_where_the_chart_serves_it(docs: Docs) -> None:

@@ -186,8 +186,9 @@ def test_panel_service_port_is_websocket_under_every_preset(
     """appProtocol sits on the port; Traefik's sticky cookie stays on the Service's annotations."""
     docs = render(control_plane, RELEASE, "ns", "--set", f"ingress.controller={controller}")
     [service] = [d for d in documents_of(docs, "Service") if d["metadata"]["name"] == PANEL]
-    [port] = service["spec"]["ports"]
-    assert port["appProtocol"] == "kubernetes.io/ws"
+    ports = {port["name"]: port for port in service["spec"]["ports"]}
+    assert ports["http"]["appProtocol"] == "kubernetes.io/ws"
+    assert "appProtocol" not in ports["metrics"]  # plain HTTP for Prometheus
     sticky = (service["metadata"].get("annotations") or {}).get(
         "traefik.ingress.kubernetes.io/service.sticky.cookie"
     )

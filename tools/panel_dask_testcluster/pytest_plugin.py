@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from panel_dask_testcluster import cluster, gateway_api
+from panel_dask_testcluster import cluster, gateway_api, prometheus_operator
 from panel_dask_testkit.waiting import wait_for
 
 FIXTURES = {"control_plane", "namespace", "namespace_factory"}
@@ -43,6 +43,12 @@ def gateway_api_crds(
         gateway_api.install_crds(control_plane.kubectl, channel)
 
     return install
+
+
+@pytest.fixture(scope="session")
+def prometheus_operator_crds(control_plane: cluster.ControlPlane) -> None:
+    """The ServiceMonitor and PodMonitor CRDs, installed once and left installed."""
+    prometheus_operator.install_crds(control_plane.kubectl)
 
 
 @pytest.fixture(scope="session")

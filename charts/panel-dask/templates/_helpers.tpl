@@ -88,6 +88,10 @@ port); tests/chart/test_chart_contract.py fails when the rendered chart differs.
 {{- define "panel-dask.dashboardPort" -}}8787{{- end }}
 {{- define "panel-dask.dashboardPrefix" -}}/dask{{- end }}
 {{- define "panel-dask.operatorHealthPort" -}}8080{{- end }}
+{{- /* Panel's and the operator's Prometheus port (panel_dask_app.ports, panel_dask_operator.telemetry). */}}
+{{- define "panel-dask.metricsPort" -}}8000{{- end }}
+{{- /* Where a Dask worker serves its dashboard and /metrics. */}}
+{{- define "panel-dask.workerDashboardPort" -}}8788{{- end }}
 
 {{/* In-cluster address Panel's Dask client connects to. */}}
 {{- define "panel-dask.scheduler.address" -}}
@@ -227,5 +231,17 @@ Cross-field checks JSON Schema cannot express; `fail` names the fields so a bad
 {{- end }}
 {{- if and (not .Values.operator.serviceAccount.create) (not .Values.operator.serviceAccount.name) .Values.operator.enabled }}
 {{- fail "operator.serviceAccount.name must name an existing ServiceAccount when operator.serviceAccount.create is false" }}
+{{- end }}
+{{- end }}
+
+{{/*
+A NetworkPolicy `from` entry for the Prometheus that scrapes the release, or
+nothing when networkPolicy.metricsScraperNamespace is empty.
+*/}}
+{{- define "panel-dask.metricsScraperPeer" -}}
+{{- with .Values.networkPolicy.metricsScraperNamespace }}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ . | quote }}
 {{- end }}
 {{- end }}

@@ -1,0 +1,1 @@
+"""The Grafana dashboard of panel-dask, generated with grafana-foundation-sdk."""
