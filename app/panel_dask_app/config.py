@@ -46,6 +46,9 @@ class Settings:
     dashboard_url: str = f"http://localhost:{DASHBOARD_PORT}"
     # The /data page's dataset, generated on the workers: one row per second.
     data_rows: int = 5_000_000
+    # Where this process serves Prometheus metrics; 0: not at all. The chart sets
+    # ports.METRICS_PORT; local servers leave it off so many can run side by side.
+    metrics_port: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +96,9 @@ class Settings:
                 defaults.data_rows,
                 DATA_ROWS_MIN,
                 DATA_ROWS_MAX,
+            ),
+            metrics_port=_integer(
+                "PANEL_DASK_METRICS_PORT", get("PANEL_DASK_METRICS_PORT"), 0, 0, 65535
             ),
         )
 

@@ -25,6 +25,8 @@ INDEX_TITLES = {
     "dashboard": "Dask dashboard",
 }
 HEALTH_ENDPOINT = "health"
+# Run by `panel serve --setup` in the server process: starts the metrics endpoint.
+SETUP_SCRIPT = Path(__file__).parent / "server_setup.py"
 # Routes the server adds ahead of its pages: the 403 for the scheduler API path.
 PLUGINS = ("panel_dask_app.refused",)
 
@@ -67,6 +69,8 @@ def build_command(settings: Settings, extra_args: Sequence[str] = ()) -> list[st
     ]
     for plugin in PLUGINS:
         command += ["--plugins", plugin]
+    if settings.metrics_port:
+        command += ["--setup", str(SETUP_SCRIPT)]
     for origin in settings.allow_websocket_origin:
         command += ["--allow-websocket-origin", origin]
     if settings.use_xheaders:

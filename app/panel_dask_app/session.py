@@ -12,15 +12,16 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import panel as pn
 from distributed import Future
 from distributed.client import FutureCancelledError
 
+from panel_dask_app import telemetry
 from panel_dask_app.budget import ProcessBudget
 from panel_dask_app.client import DaskConnection, DaskUnavailableError
-from panel_dask_app.remote import TaskFailedError, run_task, task_progress
+from panel_dask_app.remote import TaskFailedError, TaskOutcome, run_task, task_progress
 from panel_dask_app.state import (
     CANCELLED,
     ERROR,
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 USER_CANCELLED = "cancelled-by-user"
 SESSION_CLOSED = "session-closed"
 _CONNECTION_LOST = "scheduler-connection-lost"
+# Each final state of the tasks table, as the task metric's outcome label.
+OUTCOMES = {FINISHED: "finished", ERROR: "failed", CANCELLED: "cancelled", LOST: "lost"}
 # At most one table update per interval: a lone result shows at once, a burst
 # of results that finish together costs one update, not one per task.
 REFRESH_INTERVAL_S = 0.1
@@ -64,11 +67,11 @@ class TaskSession:
         self.poll_interval = poll_interval
         self.rpc_timeout = rpc_timeout
         self.closed = False
-        self._futures: dict[str, Future] = {}
+        self._futures: dict[str, Future[TaskOutcome]] = {}
         # Futures just finished, held for one more poll: a task re-run after a
         # worker died may finish between two polls, and its retry count is
         # only on the scheduler while some client still holds the key.
-        self._settling: dict[str, Future] = {}
+        self._settling: dict[str, Future[TaskOutcome]] = {}
         self._watchers: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._refresh_handle: asyncio.Handle | None = None
@@ -111,6 +114,7 @@ class TaskSession:
         # Sent before the table is redrawn, so drawing never delays the work;
         # no await until the watchers exist, so none can miss its record.
         futures = [client.submit(run_task, plan.task, plan.argument, key=key) for key in keys]
+        telemetry.count_task("submitted", len(futures))
         with self.hold_updates():
             records = self.tasks.new_records(plan, keys)
             what = f"{plan.count} × {plan.task}({plan.argument})"
@@ -168,8 +172,8 @@ class TaskSession:
         self._futures.clear()
         self._settling.clear()
 
-    async def _cancel(self, futures: list[Future], reason: str) -> None:
-        by_client: dict[int, tuple[Any, list[Future]]] = {}
+    async def _cancel(self, futures: list[Future[TaskOutcome]], reason: str) -> None:
+        by_client: dict[int, tuple[Any, list[Future[TaskOutcome]]]] = {}
         for future in futures:
             by_client.setdefault(id(future.client), (future.client, []))[1].append(future)
         for client, group in by_client.values():
@@ -180,7 +184,7 @@ class TaskSession:
                 # scheduler, so a failed cancel leaves nothing behind.
                 log.warning("cancel of %d task(s) failed: %s", len(group), exc)
 
-    async def _watch(self, record: TaskRecord, future: Future) -> None:
+    async def _watch(self, record: TaskRecord, future: Future[TaskOutcome]) -> None:
         try:
             outcome = await future
         except FutureCancelledError as exc:
@@ -207,6 +211,8 @@ class TaskSession:
                 duration=outcome["duration"],
             )
         finally:
+            if record.state in OUTCOMES:  # not when the watcher itself was cancelled
+                telemetry.count_task(OUTCOMES[record.state])
             finished = self._futures.pop(record.key, None)
             if finished is not None and self.budget is not None:
                 self.budget.give_back()
@@ -307,7 +313,14 @@ def _format_value(value: object) -> str:
 _closing: set[asyncio.Task[None]] = set()
 
 
-def close_on_session_destroyed(session: TaskSession) -> Callable[[Any], None]:
+class ClosableSession(Protocol):
+    """A page's Dask side (the tasks page's or the data page's): close() cancels its work."""
+
+    async def close(self) -> None:
+        """Cancel the session's unfinished work on the cluster."""
+
+
+def close_on_session_destroyed(session: ClosableSession) -> Callable[[Any], None]:
     """Register ``session.close()`` to run when Panel destroys the browser session.
 
     Bokeh calls destroy callbacks synchronously on the event loop, so the close

@@ -26,6 +26,7 @@ def panel_server(tmp_path_factory, dask_for_browser):
         tmp_path_factory.mktemp("panel"),
         dask_for_browser,
         extra_args=["--check-unused-sessions", "1000", "--unused-session-lifetime", "5000"],
+        metrics=True,
     )
     try:
         server.wait_ready()

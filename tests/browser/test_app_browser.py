@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from panel_dask_testkit.browser import cell, loopback_context, open_tasks, rows
 from panel_dask_testkit.net import http_status
+from panel_dask_testkit.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -143,3 +144,35 @@ def test_dashboard_page_embeds_a_live_scheduler_plot(page, panel_server, dask_fo
     expect(
         page.frame_locator("iframe.dask-plot").first.locator(".bk-Figure, .bk-Canvas, canvas").first
     ).to_be_attached(timeout=LONG)
+
+
+def test_metrics_count_the_session_its_tasks_and_its_clicks(chromium, panel_server):
+    """What a Prometheus scrape of the Panel pod says about one user's visit."""
+    before = panel_server.metrics()
+    context, _probe = loopback_context(chromium)
+    page = context.new_page()
+    open_tasks(page, panel_server.url)
+    opened = panel_server.metrics()
+    assert opened.value("panel_dask_sessions_open") >= before.value("panel_dask_sessions_open") + 1
+    for submitted in range(1, 3):
+        submit(page)
+        expect(rows(page)).to_have_count(submitted, timeout=LONG)
+    for index in range(2):
+        expect(cell(rows(page).nth(index), "state")).to_have_text("finished", timeout=LONG)
+
+    def grew(name, **labels):
+        return panel_server.metrics().value(name, **labels) - (before.value(name, **labels) or 0)
+
+    assert grew("panel_dask_tasks_total", outcome="submitted") == 2
+    assert grew("panel_dask_tasks_total", outcome="finished") == 2
+    assert grew("panel_dask_tasks_total", outcome="failed") == 0
+    assert grew("panel_dask_callback_seconds_count", page="tasks", action="submit") == 2
+    context.close()
+
+    def closed():
+        now = panel_server.metrics()
+        return now.value("panel_dask_session_duration_seconds_count") > (
+            before.value("panel_dask_session_duration_seconds_count") or 0
+        )
+
+    wait_for(closed, "the closed tab's session counted as ended", timeout=30)

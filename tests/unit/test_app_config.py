@@ -17,6 +17,7 @@ def test_defaults_follow_the_contract():
     assert settings.scheduler_address == "tcp://127.0.0.1:8786"
     assert settings.dashboard_url == "http://localhost:8787"
     assert settings.data_rows == 5_000_000
+    assert settings.metrics_port == 0  # off: local servers run side by side
 
 
 def test_every_variable_is_read():
@@ -32,6 +33,7 @@ def test_every_variable_is_read():
             "DASK_SCHEDULER_ADDRESS": "tcp://demo-scheduler:8786",
             "DASK_DASHBOARD_URL": "/dask/",
             "PANEL_DASK_DATA_ROWS": "86400",
+            "PANEL_DASK_METRICS_PORT": "8000",
         }
     )
     assert settings == Settings(
@@ -45,6 +47,7 @@ def test_every_variable_is_read():
         scheduler_address="tcp://demo-scheduler:8786",
         dashboard_url="/dask",
         data_rows=86_400,
+        metrics_port=8000,
     )
 
 
@@ -83,6 +86,11 @@ def test_empty_values_mean_default():
             "PANEL_DASK_DATA_ROWS",
             "1000",
             "PANEL_DASK_DATA_ROWS: must be from 86400 to 1000000000, got 1000",
+        ),
+        (
+            "PANEL_DASK_METRICS_PORT",
+            "70000",
+            "PANEL_DASK_METRICS_PORT: must be from 0 to 65535, got 70000",
         ),
         ("DASK_SCHEDULER_ADDRESS", "scheduler:8786", "DASK_SCHEDULER_ADDRESS: expected <tcp|tls"),
         ("DASK_DASHBOARD_URL", "dask", "DASK_DASHBOARD_URL: expected an http(s):// URL"),

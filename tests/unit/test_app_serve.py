@@ -100,3 +100,11 @@ def test_index_thumbnails_exist_for_every_page():
     assert serve.INDEX_TEMPLATE.exists()
     for page in serve.PAGES:
         assert (serve.THUMBNAILS_DIR / f"{page}.png").stat().st_size > 1000
+
+
+def test_metrics_endpoint_starts_only_when_a_port_is_set():
+    off = serve.build_command(Settings())
+    assert "--setup" not in off
+    on = serve.build_command(Settings(metrics_port=8000))
+    assert on[on.index("--setup") + 1] == str(serve.SETUP_SCRIPT)
+    assert serve.SETUP_SCRIPT.exists()

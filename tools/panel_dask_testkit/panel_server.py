@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from panel_dask_testkit.local_dask import LocalDask
+from panel_dask_testkit.metrics import Samples, scrape
 from panel_dask_testkit.net import HOST, free_port, http_status
 from panel_dask_testkit.processes import ManagedProcess
 
@@ -40,11 +41,15 @@ class PanelServer:
         name: str = "panel",
         argv: Sequence[str] | None = None,
         port: int | None = None,
+        metrics: bool = False,
     ) -> None:
         self.port = port or free_port()
+        # Off unless asked: replicas on one machine cannot share the chart's port.
+        self.metrics_port = free_port() if metrics else 0
+        env = {**(extra_env or {}), "PANEL_DASK_METRICS_PORT": str(self.metrics_port)}
         command = argv or [sys.executable, "-m", "panel_dask_app.serve"]
         self.process = ManagedProcess(
-            name, [*command, *extra_args], log_dir, panel_env(self.port, dask, extra_env)
+            name, [*command, *extra_args], log_dir, panel_env(self.port, dask, env)
         )
 
     @property
@@ -59,6 +64,11 @@ class PanelServer:
             f"{self.process.name}'s /health",
             timeout,
         )
+
+    def metrics(self) -> Samples:
+        """A scrape of the server's Prometheus endpoint (started with ``metrics=True``)."""
+        assert self.metrics_port, "this server was started without metrics"
+        return scrape(f"http://{HOST}:{self.metrics_port}/metrics")
 
     def stop(self) -> None:
         """Stop the server."""

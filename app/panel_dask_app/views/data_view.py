@@ -18,6 +18,7 @@ from panel_dask_app.data_session import DataSession
 from panel_dask_app.data_state import QUERY_PARAMETERS, DataState
 from panel_dask_app.data_tasks import QueryAnswer
 from panel_dask_app.loop import current_loop, on_loop
+from panel_dask_app.telemetry import timed_callback
 from panel_dask_app.views.tasks_view import at_least_one, message_alert
 
 PLOT_HEIGHT = 420
@@ -94,6 +95,7 @@ class DataView(Viewer):
     async def _first_query(self) -> None:
         await on_loop(self._loop, self.session.run())
 
+    @timed_callback("data", "query")
     async def _on_query_change(self, *_events: param.parameterized.Event) -> None:
         await on_loop(self._loop, self.session.run())
 

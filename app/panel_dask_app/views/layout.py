@@ -9,6 +9,7 @@ import functools
 
 import panel as pn
 
+from panel_dask_app import telemetry
 from panel_dask_app.budget import get_budget
 from panel_dask_app.client import get_connection
 from panel_dask_app.cluster import get_cluster_monitor
@@ -65,6 +66,12 @@ def _survive_server_loss(main: list[Shown], extra: str = "") -> None:
         main.insert(0, notice)
 
 
+def _count_session() -> None:
+    """Count this browser session as open on this pod until Panel destroys it."""
+    closed = telemetry.session_opened()
+    pn.state.on_session_destroyed(lambda _context: closed())
+
+
 def _sidebar() -> list[Shown]:
     return [
         pn.pane.Markdown(NAVIGATION),
@@ -81,6 +88,7 @@ def tasks_page() -> pn.template.BaseTemplate:
     if pn.state.curdoc is not None:
         session.hold_updates = functools.partial(pn.io.hold, pn.state.curdoc)
     close_on_session_destroyed(session)
+    _count_session()
     _start_background_work()
     main: list[Shown] = [TasksView(session=session)]
     _survive_server_loss(main, TASKS_LOST)
@@ -95,6 +103,7 @@ def tasks_page() -> pn.template.BaseTemplate:
 def dashboard_page() -> pn.template.BaseTemplate:
     """The Dask dashboard page: chosen scheduler plots in iframes."""
     view = DashboardView(state=DashboardState(base_url=get_settings().dashboard_url))
+    _count_session()
     _start_background_work()
     return _page_with_controls("Dask dashboard", view, "Plots", view.controls())
 
@@ -120,6 +129,7 @@ def data_page() -> pn.template.BaseTemplate:
     if pn.state.curdoc is not None:
         session.hold_updates = functools.partial(pn.io.hold, pn.state.curdoc)
     close_on_session_destroyed(session)
+    _count_session()
     _start_background_work()
     view = DataView(session=session)
     return _page_with_controls("data", view, "Query", view.controls())

@@ -14,6 +14,7 @@ from param.parameters import NoNone
 from panel_dask_app.loop import current_loop, on_loop
 from panel_dask_app.session import TaskSession
 from panel_dask_app.state import STATES, SessionTasks
+from panel_dask_app.telemetry import timed_callback
 
 CANCEL_COLUMN = "cancel"
 # Fixed widths keep the cancel button in view; the result column takes what is left.
@@ -151,6 +152,7 @@ class TasksView(Viewer):
                         return refused_value(self.tasks.param[name], shown)
         return None
 
+    @timed_callback("tasks", "submit")
     async def _on_submit(self, _event: object) -> None:
         problem = self._catch_up_with_browser()
         if problem is not None:
@@ -162,12 +164,14 @@ class TasksView(Viewer):
         finally:
             self._submit.loading = False
 
+    @timed_callback("tasks", "cancel-all")
     async def _on_cancel_all(self, _event: object) -> None:
         await on_loop(self._loop, self.session.cancel_all())
 
     async def _on_clear(self, _event: object) -> None:
         self.session.clear_done()
 
+    @timed_callback("tasks", "table-click")
     async def _on_table_click(self, event: Any) -> None:
         if event.column != CANCEL_COLUMN:
             return
