@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-BENCHMARKS = ("offload", "responsiveness", "sessions", "autoscaler", "operator_scale")
+BENCHMARKS = ("offload", "responsiveness", "sessions", "autoscaler", "operator_scale", "data")
 RAW_SERIES = {"timeline", "timelines"}  # kept in the JSON for the plots, not tabulated
 META = {"measured_at_utc", "quick", "run_duration_s", "load_average_1m", "cpus", "error"}
 
@@ -181,12 +181,28 @@ def _operator_scale(r: Mapping[str, Any]) -> str:
     )
 
 
+def _data(r: Mapping[str, Any]) -> str:
+    pandas = _get(r, "baselines", "pandas_in_panel") or []
+
+    def pandas_figure(key: str) -> str:
+        return ", ".join(_fmt(f.get(key)) if key in f else "skipped" for f in pandas)
+
+    return (
+        f"widget change to updated plot p50 at {_levels(r.get('app'), 'rows')} rows: app "
+        f"{_levels(r.get('app'), 'p50_ms')} ms, pandas in the Panel process "
+        f"{pandas_figure('p50_ms')} ms; rows/s app {_levels(r.get('app'), 'rows_per_s_p50')}, "
+        f"pandas {pandas_figure('rows_per_s_p50')}; first answer (dataset generated) app "
+        f"{_levels(r.get('app'), 'first_answer_s')} s"
+    )
+
+
 HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "offload": _offload,
     "responsiveness": _responsiveness,
     "sessions": _sessions,
     "autoscaler": _autoscaler,
     "operator_scale": _operator_scale,
+    "data": _data,
 }
 
 

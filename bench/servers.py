@@ -62,10 +62,14 @@ class AppServer(PanelServer):
     """The app as users run it (``panel-dask-serve``), with the page this benchmark drives."""
 
     def __init__(
-        self, log_dir: Path, dask: LocalDask, extra_env: Mapping[str, str] | None = None
+        self,
+        log_dir: Path,
+        dask: LocalDask,
+        extra_env: Mapping[str, str] | None = None,
+        path: str = "/tasks",
     ) -> None:
         super().__init__(log_dir, dask, extra_env=extra_env)
-        self.path = "/tasks"
+        self.path = path
 
     @property
     def pid(self) -> int:
