@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from panel_dask_app import user_apps
 from panel_dask_app.bounds import parse_bounded_int
 from panel_dask_app.ports import DASHBOARD_PORT, PANEL_PORT, SCHEDULER_PORT
 
@@ -40,6 +41,8 @@ class Settings:
     num_threads: int = 4
     use_xheaders: bool = False
     cookie_secret: str | None = None
+    # A team's own pages instead of ours (panel_dask_app.user_apps); empty: ours.
+    apps: tuple[str, ...] = ()
     max_outstanding: int = 100
     max_outstanding_total: int = 1000
     scheduler_address: str = f"tcp://127.0.0.1:{SCHEDULER_PORT}"
@@ -73,6 +76,7 @@ class Settings:
             ),
             use_xheaders=_boolean("PANEL_USE_XHEADERS", get("PANEL_USE_XHEADERS"), False),
             cookie_secret=get("PANEL_COOKIE_SECRET"),
+            apps=_apps(get("PANEL_DASK_APPS")),
             max_outstanding=_integer(
                 "PANEL_DASK_MAX_OUTSTANDING",
                 get("PANEL_DASK_MAX_OUTSTANDING"),
@@ -134,6 +138,19 @@ def _origins(raw: str | None) -> tuple[str, ...]:
     if not origins:
         raise ConfigError("PANEL_ALLOW_WEBSOCKET_ORIGIN: expected at least one host[:port]")
     return origins
+
+
+def _apps(raw: str | None) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    entries = tuple(item.strip() for item in raw.split(",") if item.strip())
+    for entry in entries:
+        if not user_apps.is_entry(entry):
+            raise ConfigError(
+                f"PANEL_DASK_APPS: expected comma-separated entries, each {user_apps.ALLOWED}; "
+                f"got {entry!r}"
+            )
+    return entries
 
 
 def _scheduler_address(raw: str | None) -> str | None:

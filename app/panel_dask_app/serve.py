@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from panel_dask_app import user_apps
 from panel_dask_app.config import ConfigError, Settings
 
 PAGES_DIR = Path(__file__).parent / "pages"
@@ -36,14 +37,20 @@ def page_paths() -> list[Path]:
     return [PAGES_DIR / f"{page}.py" for page in PAGES]
 
 
-def build_command(settings: Settings, extra_args: Sequence[str] = ()) -> list[str]:
-    """The `panel serve` argv for these settings; ``extra_args`` are appended verbatim."""
+def build_command(
+    settings: Settings, extra_args: Sequence[str] = (), pages: Sequence[Path] | None = None
+) -> list[str]:
+    """The `panel serve` argv for these settings; ``extra_args`` are appended verbatim.
+
+    ``pages`` are the files to serve (a team's own, resolved from ``settings.apps``);
+    None serves ours.
+    """
     command = [
         sys.executable,
         "-m",
         "panel",
         "serve",
-        *(str(path) for path in page_paths()),
+        *(str(path) for path in (page_paths() if pages is None else pages)),
         "--address",
         settings.panel_address,
         "--port",
@@ -78,6 +85,20 @@ def build_command(settings: Settings, extra_args: Sequence[str] = ()) -> list[st
     return [*command, *extra_args]
 
 
+def served_pages(settings: Settings) -> list[Path] | None:
+    """The files of ``settings.apps``, or None for ours when it is empty.
+
+    Raises:
+        ConfigError: naming PANEL_DASK_APPS and the entry that cannot be served.
+    """
+    if not settings.apps:
+        return None
+    try:
+        return user_apps.resolve_all(settings.apps)
+    except user_apps.AppNotFoundError as exc:
+        raise ConfigError(f"PANEL_DASK_APPS: {exc}") from None
+
+
 def build_env(settings: Settings, environ: dict[str, str]) -> dict[str, str]:
     """The server's environment: the cookie secret travels as BOKEH_COOKIE_SECRET.
 
@@ -100,9 +121,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     try:
         settings = Settings.from_env()
+        pages = served_pages(settings)
     except ConfigError as exc:
         sys.exit(f"panel-dask-serve: {exc}")
-    command = build_command(settings, sys.argv[1:] if argv is None else argv)
+    command = build_command(settings, sys.argv[1:] if argv is None else argv, pages)
     os.execve(command[0], command, build_env(settings, dict(os.environ)))
 
 

@@ -110,9 +110,15 @@ port); tests/chart/test_chart_contract.py fails when the rendered chart differs.
 {{- end }}
 {{- end }}
 
-{{/* The app image (Panel, scheduler, workers, helm test). */}}
+{{/*
+The app image (Panel, scheduler, workers, helm test). A numeric tag
+(`--set image.tag=1`, or `tag: 1` in a values file, which YAML makes a float)
+is written as that integer.
+*/}}
 {{- define "panel-dask.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if kindIs "float64" $tag }}{{ $tag = int64 $tag }}{{ end }}
+{{- printf "%s:%v" .Values.image.repository $tag }}
 {{- end }}
 
 {{- define "panel-dask.operator.image" -}}
