@@ -23,6 +23,7 @@ CI_CASES = [
     "autoscaler-off",
     "operator-off",
     "auth",
+    "idle-timeout",
 ]
 DASK_KUBERNETES_CRDS = ["daskautoscaler", "daskcluster", "daskjob", "daskworkergroup"]
 

@@ -264,12 +264,16 @@ def dask_resources(control_plane: Any, namespace: str) -> list[str]:
 def test_uninstall_hook_script_waits_for_a_held_finalizer_then_deletes(
     control_plane: Any, namespace_factory: Any, tmp_path: Path
 ) -> None:
-    """No operator runs here, so the test holds a finalizer itself (as kopf would):
-    the script must report the held resource, then succeed once it is released."""
+    """The hook is rendered when the DaskCluster sets idleTimeout. No operator runs
+    here, so the test holds a finalizer itself (as kopf would): the script must
+    report the held cluster, then succeed once it is released. It deletes only
+    the DaskCluster: the autoscaler carries no finalizer and is Helm's to delete."""
     apply_crds(control_plane)
     namespace = namespace_factory(labels=RESTRICTED)
-    helm_install(control_plane, namespace)
-    assert len(dask_resources(control_plane, namespace)) == 2
+    helm_install(control_plane, namespace, "-f", str(values_file("idle-timeout")))
+    autoscaler = "daskqueueautoscaler.panel-dask.io/panel-dask"
+    cluster = "daskcluster.kubernetes.dask.org/panel-dask"
+    assert sorted(dask_resources(control_plane, namespace)) == [cluster, autoscaler]
     held = '{"metadata":{"finalizers":["panel-dask.io/test-hold"]}}'
     run(
         control_plane.kubectl, "patch", "daskcluster", "panel-dask", "-n", namespace,
@@ -279,9 +283,7 @@ def test_uninstall_hook_script_waits_for_a_held_finalizer_then_deletes(
     stuck = run_cleanup_script(control_plane, namespace, tmp_path / "sa", timeout=3)
     assert stuck.returncode == 1, stuck.stdout + stuck.stderr
     assert "still present" in stuck.stdout and "panel-dask" in stuck.stdout
-    assert dask_resources(control_plane, namespace) == [
-        "daskcluster.kubernetes.dask.org/panel-dask"
-    ]
+    assert sorted(dask_resources(control_plane, namespace)) == [cluster, autoscaler]
 
     run(
         control_plane.kubectl, "patch", "daskcluster", "panel-dask", "-n", namespace,
@@ -289,5 +291,6 @@ def test_uninstall_hook_script_waits_for_a_held_finalizer_then_deletes(
     )  # fmt: skip
     done = run_cleanup_script(control_plane, namespace, tmp_path / "sa", timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert dask_resources(control_plane, namespace) == []
+    assert dask_resources(control_plane, namespace) == [autoscaler]
     run(control_plane.helm, "uninstall", RELEASE, "--namespace", namespace, "--wait")
+    assert dask_resources(control_plane, namespace) == []

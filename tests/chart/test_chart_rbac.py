@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from chart_cluster import values_file
 
 from panel_dask_testkit.kube import CHART_DIR, apply_crds, attempt, run
 
@@ -38,10 +39,10 @@ NEEDED = [
     ("list", "pods", ""),
     ("create", "services", ""),
     ("watch", "services", ""),
-    # The pre-delete hook runs with the operator's ServiceAccount.
-    ("deletecollection", "daskclusters.kubernetes.dask.org", ""),
-    ("deletecollection", "daskqueueautoscalers.panel-dask.io", ""),
 ]
+# The uninstall hook (the operator's ServiceAccount) deletes DaskClusters, and
+# is rendered only when they set idleTimeout.
+HOOK_NEEDS = ("deletecollection", "daskclusters.kubernetes.dask.org")
 # Never needed: secrets, RBAC (privilege escalation), the pods' exec.
 NOT_IN_NAMESPACE = [
     ("get", "secrets", ""),
@@ -49,6 +50,10 @@ NOT_IN_NAMESPACE = [
     ("create", "rolebindings.rbac.authorization.k8s.io", ""),
     ("create", "pods", "exec"),
     ("create", "daskqueueautoscalers.panel-dask.io", ""),
+    # Nothing deletes autoscalers in bulk: they carry no finalizer, Helm deletes them.
+    ("deletecollection", "daskqueueautoscalers.panel-dask.io", ""),
+    # Only the uninstall hook does, and by default it is not rendered.
+    (*HOOK_NEEDS, ""),
 ]
 CLUSTER_SCOPED = [
     ("list", "namespaces"),
@@ -131,3 +136,15 @@ def test_cluster_wide_rbac_only_when_asked(control_plane: Any, namespace_factory
         assert roles.strip() == ""
     leftover = run(control_plane.kubectl, "get", "clusterroles", "-o", "name")
     assert f"{namespace}-panel-dask-operator" not in leftover
+
+
+def test_the_uninstall_hook_may_delete_clusters_only_when_rendered(
+    control_plane: Any, namespace_factory: Any
+) -> None:
+    namespace = namespace_factory()
+    with installed_release(control_plane, namespace, "-f", str(values_file("idle-timeout"))):
+        assert can_i(control_plane, namespace, *HOOK_NEEDS, "-n", namespace)
+        assert not can_i(
+            control_plane, namespace, "deletecollection", "daskqueueautoscalers.panel-dask.io",
+            "-n", namespace,
+        )  # fmt: skip

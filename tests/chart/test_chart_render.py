@@ -101,9 +101,16 @@ def test_pods_dask_kubernetes_creates_are_admitted_as_restricted(
     assert service["spec"]["type"] == "ClusterIP"
 
 
-def test_every_pod_spec_is_hardened_the_same_way(control_plane: Any) -> None:
+@pytest.mark.parametrize(
+    ("case", "count"),
+    [
+        ("default", 5),  # panel, operator, scheduler, worker, helm test
+        ("idle-timeout", 6),  # and the uninstall hook
+    ],
+)
+def test_every_pod_spec_is_hardened_the_same_way(control_plane: Any, case: str, count: int) -> None:
     """A readable per-field report; the admission tests above are the authority."""
-    docs = render(control_plane, "panel-dask", "ns", "-f", str(values_file("default")))
+    docs = render(control_plane, "panel-dask", "ns", "-f", str(values_file(case)))
     problems = []
     for name, spec in pod_specs(docs):
         pod = spec["securityContext"]
@@ -125,12 +132,26 @@ def test_every_pod_spec_is_hardened_the_same_way(control_plane: Any) -> None:
             if "/tmp" not in mounts:
                 problems.append(f"{name}/{container['name']}: no writable /tmp")
     assert problems == []
-    # panel, operator, scheduler, worker, helm test, uninstall hook
-    assert len(list(pod_specs(docs))) == 6
+    assert len(list(pod_specs(docs))) == count
+
+
+def hook_jobs(control_plane: Any, *helm_args: str) -> list[str]:
+    docs = render(control_plane, "panel-dask", "ns", *helm_args)
+    return [job["metadata"]["name"] for job in documents_of(docs, "Job")]
+
+
+def test_uninstall_hook_only_for_a_cluster_with_an_idle_timeout(control_plane: Any) -> None:
+    """Only a DaskCluster with idleTimeout carries a kopf finalizer; nothing else needs the hook."""
+    idle = ["-f", str(values_file("idle-timeout"))]
+    assert hook_jobs(control_plane) == []
+    assert hook_jobs(control_plane, *idle) == ["panel-dask-operator-uninstall-cleanup"]
+    assert hook_jobs(control_plane, *idle, "--set", "operator.uninstallCleanup.enabled=false") == []
+    assert hook_jobs(control_plane, *idle, "--set", "operator.enabled=false") == []
 
 
 def test_every_object_carries_the_standard_labels(control_plane: Any) -> None:
-    docs = render(control_plane, "panel-dask", "ns", "-f", str(values_file("default")))
+    # The idle-timeout case renders every component, the uninstall hook included.
+    docs = render(control_plane, "panel-dask", "ns", "-f", str(values_file("idle-timeout")))
     for doc in docs:
         missing = STANDARD_LABELS - set(doc["metadata"]["labels"])
         assert not missing, f"{doc['kind']}/{doc['metadata']['name']} lacks {missing}"

@@ -1,11 +1,13 @@
-"""Delete the release's Dask custom resources while the operator can still finalize them.
+"""Delete the release's DaskCluster while the operator can still finalize it.
 
-Runs as the chart's pre-delete hook. kopf puts a finalizer on every
-DaskCluster and DaskQueueAutoscaler it runs timers for; `helm uninstall`
-deletes the operator's Deployment and RBAC before custom resources, so
-without this step the resources (and their namespace) would wait forever for
-an operator that is gone. Standard library only: it runs in any image with
-Python, with the pod's ServiceAccount token.
+Runs as the chart's pre-delete hook, rendered only when the DaskCluster sets
+`idleTimeout`: dask-kubernetes' autoshutdown timer then serves it, and kopf
+puts a finalizer on every object a timer serves. `helm uninstall` deletes the
+operator's Deployment and RBAC before custom resources, so without this step
+the DaskCluster (and its namespace) would wait forever for an operator that is
+gone. DaskQueueAutoscalers are left to Helm: the operator follows them through
+watch events, which need no finalizer. Standard library only: it runs in any
+image with Python, with the pod's ServiceAccount token.
 
 Usage: python uninstall-cleanup.py NAMESPACE LABEL_SELECTOR TIMEOUT_SECONDS
 """
@@ -20,11 +22,7 @@ import urllib.request
 
 # The mounted ServiceAccount; overridable to run the script from outside a pod.
 ACCOUNT = os.environ.get("SERVICE_ACCOUNT_DIR", "/var/run/secrets/kubernetes.io/serviceaccount")
-# Autoscalers first: they watch the cluster that is about to go away.
-COLLECTIONS = [
-    ("panel-dask.io/v1alpha1", "daskqueueautoscalers"),
-    ("kubernetes.dask.org/v1", "daskclusters"),
-]
+CLUSTERS = "/apis/kubernetes.dask.org/v1/namespaces/{}/daskclusters"
 
 
 def call(method, path, selector):
@@ -42,20 +40,14 @@ def call(method, path, selector):
 
 
 def main(namespace, selector, timeout):
-    """Delete every matching resource, then wait until the operator has let them go."""
-    paths = [
-        "/apis/{}/namespaces/{}/{}".format(version, namespace, plural)
-        for version, plural in COLLECTIONS
-    ]
-    for path in paths:
-        call("DELETE", path, selector)
+    """Delete the matching DaskClusters, then wait until the operator has let them go."""
+    path = CLUSTERS.format(namespace)
+    call("DELETE", path, selector)
     deadline = time.monotonic() + timeout
     while True:
-        left = [
-            item["metadata"]["name"] for path in paths for item in call("GET", path, selector)["items"]
-        ]
+        left = [item["metadata"]["name"] for item in call("GET", path, selector)["items"]]
         if not left:
-            print("deleted the Dask resources of", selector)
+            print("deleted the DaskClusters of", selector)
             return 0
         if time.monotonic() > deadline:
             print("still present after {}s (is the operator running?): {}".format(timeout, left))

@@ -111,6 +111,15 @@ port); tests/chart/test_chart_contract.py fails when the rendered chart differs.
 {{- end }}
 
 {{/*
+"true" when the uninstall hook renders: only a DaskCluster with `idleTimeout`
+carries a kopf finalizer (dask-kubernetes' autoshutdown timer), so only then
+can its deletion outlive the operator. Also gates the hook's RBAC rule.
+*/}}
+{{- define "panel-dask.operator.uninstallCleanup" -}}
+{{- if and .Values.operator.enabled .Values.operator.uninstallCleanup.enabled (gt (int .Values.dask.scheduler.idleTimeoutSeconds) 0) }}true{{- end }}
+{{- end }}
+
+{{/*
 The app image (Panel, scheduler, workers, helm test). A numeric tag
 (`--set image.tag=1`, or `tag: 1` in a values file, which YAML makes a float)
 is written as that integer.

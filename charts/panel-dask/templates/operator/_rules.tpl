@@ -17,10 +17,12 @@ the two controllers (dask-kubernetes' and the queue autoscaler) call.
 - apiGroups: [kubernetes.dask.org]
   resources: [daskclusters, daskworkergroups, daskjobs, daskautoscalers]
   verbs: [get, list, watch, patch, create, delete]
+{{- if include "panel-dask.operator.uninstallCleanup" . }}
 # The uninstall hook (same ServiceAccount) deletes the release's clusters.
 - apiGroups: [kubernetes.dask.org]
   resources: [daskclusters]
   verbs: [deletecollection]
+{{- end }}
 - apiGroups: [kubernetes.dask.org]
   resources: [daskclusters/status, daskworkergroups/status, daskjobs/status, daskautoscalers/status]
   verbs: [get, patch]
@@ -31,7 +33,7 @@ the two controllers (dask-kubernetes' and the queue autoscaler) call.
 # Application: the queue autoscaler's own resource and its status.
 - apiGroups: [panel-dask.io]
   resources: [daskqueueautoscalers]
-  verbs: [get, list, watch, patch, deletecollection]
+  verbs: [get, list, watch, patch]
 - apiGroups: [panel-dask.io]
   resources: [daskqueueautoscalers/status]
   verbs: [get, patch]
