@@ -34,8 +34,8 @@ $(STAMP): $(PYPROJECTS)
 
 venv: $(STAMP) ## create the virtualenv and install everything editable
 
-dev: $(STAMP) ## run the whole product locally: Dask scheduler + workers, autoscaler, Panel on :5006
-	$(VENV)/bin/panel-dask-dev
+dev: $(STAMP) ## run the whole product locally: Dask scheduler + workers, autoscaler, Panel on :5006 (APPS=your pages)
+	$(VENV)/bin/panel-dask-dev $(if $(APPS),--apps '$(APPS)')
 
 system-deps: ## install the Debian packages the tests need (chromium, ...)
 	bash tools/install-system-deps.sh
@@ -71,10 +71,11 @@ chart-docs: $(STAMP) ## render charts/panel-dask/README.md with helm-docs from R
 chart-dashboard: $(STAMP) ## regenerate the chart's Grafana dashboard JSON from the metrics' definitions
 	$(PY) -m panel_dask_dashboard.build
 
-lint: $(STAMP) ## ruff lint + format check, mypy (strict) on the app, the operator and the tools
+lint: $(STAMP) ## ruff lint + format check, mypy (strict) on the app, the operator, the tools and examples/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app/panel_dask_app operator/panel_dask_operator $(TOOL_PACKAGES)
+	$(VENV)/bin/mypy app/panel_dask_app operator/panel_dask_operator $(TOOL_PACKAGES) \
+	  examples/custom-app/acme_sales
 
 fmt: $(STAMP) ## apply ruff's formatter and autofixes
 	$(VENV)/bin/ruff format .

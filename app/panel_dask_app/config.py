@@ -143,14 +143,10 @@ def _origins(raw: str | None) -> tuple[str, ...]:
 def _apps(raw: str | None) -> tuple[str, ...]:
     if raw is None:
         return ()
-    entries = tuple(item.strip() for item in raw.split(",") if item.strip())
-    for entry in entries:
-        if not user_apps.is_entry(entry):
-            raise ConfigError(
-                f"PANEL_DASK_APPS: expected comma-separated entries, each {user_apps.ALLOWED}; "
-                f"got {entry!r}"
-            )
-    return entries
+    try:
+        return user_apps.parse_entries(raw)
+    except ValueError as exc:
+        raise ConfigError(f"PANEL_DASK_APPS: {exc}") from None
 
 
 def _scheduler_address(raw: str | None) -> str | None:

@@ -41,6 +41,28 @@ def is_entry(entry: str) -> bool:
     return re.fullmatch(ENTRY_PATTERN, entry) is not None
 
 
+def parse_entries(text: str) -> tuple[str, ...]:
+    """Comma-separated entries, each checked by :func:`is_entry`; blanks are skipped.
+
+    Raises:
+        ValueError: what an entry may be and the first one that is neither; each
+            caller names what it read (a variable, a flag).
+    """
+    entries = tuple(item.strip() for item in text.split(",") if item.strip())
+    for entry in entries:
+        if not is_entry(entry):
+            raise ValueError(f"expected comma-separated entries, each {ALLOWED}; got {entry!r}")
+    return entries
+
+
+def route(entry: str) -> str:
+    """The URL path `panel serve` gives the entry's page: its file's or module's name."""
+    if is_path(entry):
+        path = Path(entry)
+        return f"/{path.stem if path.suffix in PAGE_SUFFIXES else path.name}"
+    return f"/{entry.rpartition('.')[2]}"
+
+
 def resolve(entry: str) -> Path:
     """The file or directory `panel serve` runs for ``entry``.
 
@@ -79,11 +101,11 @@ def resolve_all(entries: Sequence[str]) -> list[Path]:
     """
     paths = [resolve(entry) for entry in entries]
     routes: dict[str, str] = {}
-    for entry, path in zip(entries, paths, strict=True):
-        route = path.stem if path.is_file() else path.name
-        if route in routes:
+    for entry in entries:
+        served_at = route(entry)
+        if served_at in routes:
             raise AppNotFoundError(
-                f"{routes[route]!r} and {entry!r} would both be served at /{route}"
+                f"{routes[served_at]!r} and {entry!r} would both be served at {served_at}"
             )
-        routes[route] = entry
+        routes[served_at] = entry
     return paths

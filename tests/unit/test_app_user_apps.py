@@ -129,3 +129,16 @@ def test_main_serves_the_named_module(monkeypatch):
     [(path, argv, _)] = execs
     assert path == sys.executable
     assert [arg for arg in argv if arg.endswith(".py")] == [str(serve.PAGES_DIR / "data.py")]
+
+
+@pytest.mark.parametrize(
+    ("entry", "route"),
+    [
+        ("acme_sales.pages.sales", "/sales"),
+        ("sales", "/sales"),
+        ("/app/pages/report.ipynb", "/report"),
+        ("/srv/directory-app", "/directory-app"),
+    ],
+)
+def test_a_page_is_served_at_its_file_or_module_name(entry, route):
+    assert user_apps.route(entry) == route

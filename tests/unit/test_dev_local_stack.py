@@ -52,3 +52,17 @@ def test_banner_says_where_everything_is():
         "Ctrl-C",
     ]:
         assert expected in text
+
+
+def test_own_apps_reach_the_panel_server_and_the_banner(capsys):
+    options = parse_args(["--apps", "acme_sales.pages.sales, /srv/reports/summary.ipynb"])
+    assert options.apps == ("acme_sales.pages.sales", "/srv/reports/summary.ipynb")
+    env = panel_env(options, {})
+    assert env["PANEL_DASK_APPS"] == "acme_sales.pages.sales,/srv/reports/summary.ipynb"
+    assert "(pages /sales, /summary; /health)" in banner(options, "off")
+    # Without --apps the server serves ours, and the banner says which.
+    assert "PANEL_DASK_APPS" not in panel_env(parse_args([]), {})
+    assert "(pages /tasks, /data, /dashboard; /health)" in banner(parse_args([]), "off")
+    with pytest.raises(SystemExit):
+        parse_args(["--apps", "acme-sales"])
+    assert "--apps: expected comma-separated entries" in capsys.readouterr().err

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 import dask
 from distributed import LocalCluster
 
+from panel_dask_app import user_apps
 from panel_dask_app.bounds import parse_bounded_int
 from panel_dask_app.ports import DASHBOARD_PORT, PANEL_PORT, SCHEDULER_PORT
 from panel_dask_app.scheduler_routes import routes_config
+from panel_dask_app.serve import PAGES
 from panel_dask_operator.local import LocalAutoscaler, start_local_autoscaler
 from panel_dask_testkit.net import http_status
 from panel_dask_testkit.processes import ManagedProcess, ProcessExitedError
@@ -39,6 +41,8 @@ class StackOptions:
     workers: int = 2
     threads_per_worker: int = 2
     autoscaler: bool = True
+    # A team's own pages (PANEL_DASK_APPS); empty: ours.
+    apps: tuple[str, ...] = ()
     ready_timeout: float = 120.0
 
     @property
@@ -56,6 +60,11 @@ class StackOptions:
         """The app as a browser on this machine reaches it."""
         return f"http://localhost:{self.panel_port}"
 
+    @property
+    def routes(self) -> list[str]:
+        """The pages' URL paths."""
+        return [user_apps.route(app) for app in self.apps] or [f"/{page}" for page in PAGES]
+
 
 def parse_args(argv: Sequence[str]) -> StackOptions:
     """Command-line options; the defaults are the documented local ports."""
@@ -71,6 +80,15 @@ def parse_args(argv: Sequence[str]) -> StackOptions:
     )
     parser.add_argument(
         "--no-autoscaler", dest="autoscaler", action="store_false", help="keep workers fixed"
+    )
+    parser.add_argument(
+        "--apps",
+        type=_apps,
+        default=defaults.apps,
+        metavar="ENTRIES",
+        help="your own pages instead of ours, comma-separated: module names or paths "
+        "(PANEL_DASK_APPS); their package must be importable here, e.g. on PYTHONPATH, "
+        "which the Panel server and the workers inherit",
     )
     args = parser.parse_args(argv)
     return StackOptions(**vars(args))
@@ -88,6 +106,14 @@ def _bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
     return parse
 
 
+def _apps(text: str) -> tuple[str, ...]:
+    """An argparse type: the app's one check of PANEL_DASK_APPS entries."""
+    try:
+        return user_apps.parse_entries(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def panel_env(options: StackOptions, environ: Mapping[str, str]) -> dict[str, str]:
     """The app server's environment: loopback only, localhost origins, no proxy headers."""
     env = dict(environ)
@@ -100,6 +126,8 @@ def panel_env(options: StackOptions, environ: Mapping[str, str]) -> dict[str, st
         DASK_SCHEDULER_ADDRESS=options.scheduler_address,
         DASK_DASHBOARD_URL=options.dashboard_url,
     )
+    if options.apps:
+        env["PANEL_DASK_APPS"] = ",".join(options.apps)
     return env
 
 
@@ -121,7 +149,7 @@ def banner(options: StackOptions, autoscaler: str) -> str:
         [
             "",
             "panel-dask is running on this machine:",
-            f"  Panel app        {options.panel_url}  (pages /tasks and /dashboard, /health)",
+            f"  Panel app        {options.panel_url}  (pages {', '.join(options.routes)}; /health)",
             f"  Dask scheduler   {options.scheduler_address}",
             f"  Dask dashboard   {options.dashboard_url}/status",
             f"  Dask workers     {options.workers} processes × "
@@ -143,6 +171,12 @@ async def run_stack(options: StackOptions) -> int:
             "--panel-port.",
             file=sys.stderr,
         )
+        return 2
+    try:
+        # Before any process starts; this process and its children share one Python path.
+        user_apps.resolve_all(options.apps)
+    except user_apps.AppNotFoundError as exc:
+        print(f"panel-dask-dev: --apps: {exc}", file=sys.stderr)
         return 2
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
