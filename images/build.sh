@@ -31,17 +31,8 @@ args=(
   --build-arg "REVISION=$revision"
   --build-arg "CREATED=$created"
 )
-for var in PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_TRUSTED_HOST \
-  HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy; do
-  if [[ -n ${!var:-} ]]; then args+=(--build-arg "$var"); fi
-done
-ca_bundle=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-if [[ -s $ca_bundle ]]; then
-  args+=(--secret "id=ca,src=$ca_bundle")
-elif [[ -n ${CA_BUNDLE:-} ]]; then
-  echo "CA_BUNDLE=$CA_BUNDLE is not a readable, non-empty file" >&2
-  exit 1
-fi
+pip_args=$(bash images/pip-build-args.sh)
+[[ -z $pip_args ]] || mapfile -t -O "${#args[@]}" args <<<"$pip_args"
 
 for image in app operator; do
   tag=$app_image

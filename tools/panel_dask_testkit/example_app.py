@@ -13,5 +13,3 @@ EXAMPLE_DIR = REPO / "examples" / "custom-app"
 PAGE_MODULE = "acme_sales.pages.sales"
 PAGE_ROUTE = "/sales"
 PAGE_TITLE = "ACME sales forecast"
-# dask keys of its tasks start with the task function's name.
-TASK_KEY_PREFIX = "forecast_revenue-"
