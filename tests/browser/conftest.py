@@ -5,7 +5,7 @@ The browser is the test kit's ``chromium`` fixture (Debian's chromium, loopback 
 
 import pytest
 
-from panel_dask_testkit.browser import loopback_context
+from panel_dask_testkit.browser import probed_context
 from panel_dask_testkit.local_dask import running_dask
 from panel_dask_testkit.panel_server import PanelServer
 
@@ -37,11 +37,7 @@ def panel_server(tmp_path_factory, dask_for_browser):
 
 @pytest.fixture
 def page(chromium):
-    context, probe = loopback_context(chromium)
-    page = context.new_page()
-    page.probe = probe
-    yield page
-    context.close()
-    assert probe.errors == [], f"JavaScript errors on the page: {probe.errors}"
-    assert probe.failed == [], f"requests to the app failed: {probe.failed}"
-    assert probe.blocked == [], f"the page reached beyond this machine: {probe.blocked}"
+    with probed_context(chromium) as (context, probe):
+        page = context.new_page()
+        page.probe = probe
+        yield page

@@ -1,4 +1,4 @@
-"""Helpers only the chart tests share: the ci cases, rendering, server-side dry runs.
+"""Helpers only the chart tests share: the ci cases, rendering, NOTES, server-side dry runs.
 
 Running helm/kubectl, reading objects and installing the CRDs, which the
 operator and end-to-end tests need too, are the test kit's
@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from panel_dask_testkit.kube import CHART_DIR, attempt, run
+from panel_dask_testkit.kube import CHART_DIR, apply_crds, attempt, run
 
 CI_DIR = CHART_DIR / "ci"
 CI_CASES = sorted(p.name.removesuffix("-values.yaml") for p in CI_DIR.glob("*-values.yaml"))
@@ -34,6 +34,18 @@ def render(
         *helm_args,
     )  # fmt: skip
     return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def install_notes(control_plane: Any, *helm_args: str) -> str:
+    """NOTES.txt as `helm install --dry-run` prints it (helm template leaves it out).
+
+    The dry run still maps every kind through the apiserver, so the CRDs must exist.
+    """
+    apply_crds(control_plane)
+    return run(
+        control_plane.helm, "install", "panel-dask", str(CHART_DIR), "--namespace", "ns",
+        "--dry-run=client", *helm_args,
+    )  # fmt: skip
 
 
 def server_dry_run(
@@ -56,6 +68,12 @@ def server_dry_run(
 def documents_of(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     """The documents of one kind."""
     return [doc for doc in docs if doc["kind"] == kind]
+
+
+def named(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    """The one document of ``kind`` called ``name``."""
+    [found] = [doc for doc in documents_of(docs, kind) if doc["metadata"]["name"] == name]
+    return found
 
 
 def pod_specs(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_cluster import documents_of, render, values_file
+from chart_cluster import documents_of, install_notes, named, render, values_file
 
 from panel_dask_testcluster import gateway_api
-from panel_dask_testkit.kube import CHART_DIR, RESTRICTED, apply_crds, attempt, run
+from panel_dask_testkit.kube import CHART_DIR, RESTRICTED, attempt
 
 pytestmark = pytest.mark.controlplane
 
@@ -53,15 +53,6 @@ def dry_run_route(control_plane: Any, namespace: str, route: dict[str, Any], tmp
     )
 
 
-def notes(control_plane: Any, *args: str) -> str:
-    """NOTES.txt as `helm install --dry-run` prints it; the kinds must be known to the apiserver."""
-    apply_crds(control_plane)
-    return run(
-        control_plane.helm, "install", RELEASE, str(CHART_DIR), "--namespace", "ns",
-        "--dry-run=client", *args,
-    )  # fmt: skip
-
-
 def test_no_httproute_unless_enabled(control_plane: Any) -> None:
     assert documents_of(render(control_plane, RELEASE, "ns"), "HTTPRoute") == []
 
@@ -84,7 +75,7 @@ def test_httproute_routes_panel_dashboard_and_refuses_the_api(control_plane: Any
 
 def test_backend_ports_follow_the_panel_service_port(control_plane: Any) -> None:
     docs = render(control_plane, RELEASE, "ns", *GATEWAY, "--set", "panel.service.port=8080")
-    [service] = [d for d in documents_of(docs, "Service") if d["metadata"]["name"] == PANEL]
+    service = named(docs, "Service", PANEL)
     assert service["spec"]["ports"][0]["port"] == 8080
     assert ("/", PANEL, 8080) in rules(httproute(docs))
 
@@ -98,7 +89,7 @@ def test_without_the_block_the_api_path_goes_to_the_scheduler(control_plane: Any
 
 def test_hostnames_are_allowed_websocket_origins(control_plane: Any) -> None:
     docs = render(control_plane, RELEASE, "ns", *GATEWAY)
-    [deployment] = [d for d in documents_of(docs, "Deployment") if d["metadata"]["name"] == PANEL]
+    deployment = named(docs, "Deployment", PANEL)
     env = {
         e["name"]: e.get("value")
         for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
@@ -185,7 +176,7 @@ def test_panel_service_port_is_websocket_under_every_preset(
 ) -> None:
     """appProtocol sits on the port; Traefik's sticky cookie stays on the Service's annotations."""
     docs = render(control_plane, RELEASE, "ns", "--set", f"ingress.controller={controller}")
-    [service] = [d for d in documents_of(docs, "Service") if d["metadata"]["name"] == PANEL]
+    service = named(docs, "Service", PANEL)
     ports = {port["name"]: port for port in service["spec"]["ports"]}
     assert ports["http"]["appProtocol"] == "kubernetes.io/ws"
     assert "appProtocol" not in ports["metrics"]  # plain HTTP for Prometheus
@@ -200,6 +191,6 @@ def test_notes_warn_when_the_route_has_no_session_persistence(
 ) -> None:
     gateway_api_crds("standard")
     many = ["--set", "panel.replicas=2"]
-    assert WARNING in notes(control_plane, *GATEWAY, *many)
-    assert WARNING not in notes(control_plane, *GATEWAY, *many, *STICKY)
-    assert WARNING not in notes(control_plane, *GATEWAY)  # the ci case runs one pod
+    assert WARNING in install_notes(control_plane, *GATEWAY, *many)
+    assert WARNING not in install_notes(control_plane, *GATEWAY, *many, *STICKY)
+    assert WARNING not in install_notes(control_plane, *GATEWAY)  # the ci case runs one pod

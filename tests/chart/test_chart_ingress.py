@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chart_cluster import documents_of, render
+from chart_cluster import documents_of, install_notes, named, render
 
-from panel_dask_testkit.kube import CHART_DIR, apply_crds, attempt, run
+from panel_dask_testkit.kube import CHART_DIR, attempt
 
 pytestmark = pytest.mark.controlplane
 
@@ -37,11 +37,6 @@ TRAEFIK_SERVICE = {
     "traefik.ingress.kubernetes.io/service.sticky.cookie.samesite": "lax",
 }
 CONTROLLER_PREFIXES = ("nginx.ingress.kubernetes.io/", "traefik.ingress.kubernetes.io/")
-
-
-def named(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    [found] = [d for d in documents_of(docs, kind) if d["metadata"]["name"] == name]
-    return found
 
 
 def annotations(doc: dict[str, Any]) -> dict[str, str]:
@@ -70,18 +65,6 @@ def routes(docs: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
         for path in rule["http"]["paths"]
         if path["pathType"] == "Prefix"
     }
-
-
-def notes(control_plane: Any, *args: str) -> str:
-    """NOTES.txt as `helm install --dry-run` prints it (helm template leaves it out).
-
-    The dry run still maps every kind through the apiserver, so the CRDs must exist.
-    """
-    apply_crds(control_plane)
-    return run(
-        control_plane.helm, "install", RELEASE, str(CHART_DIR), "--namespace", "ns",
-        "--dry-run=client", *args,
-    )  # fmt: skip
 
 
 def test_nginx_preset_keeps_the_ingress_nginx_annotations(control_plane: Any) -> None:
@@ -156,11 +139,13 @@ def test_nginx_basic_auth_is_refused_where_the_controller_would_ignore_it(
 
 def test_notes_warn_when_no_preset_pins_a_browser_to_its_pod(control_plane: Any) -> None:
     warning = "no sticky sessions"
-    assert warning in notes(control_plane, "--set", "ingress.controller=generic")
+    assert warning in install_notes(control_plane, "--set", "ingress.controller=generic")
     single = ["--set", "ingress.controller=generic", "--set", "panel.replicas=1"]
-    assert warning not in notes(control_plane, *single)
+    assert warning not in install_notes(control_plane, *single)
     for controller in ("nginx", "traefik"):
-        assert warning not in notes(control_plane, "--set", f"ingress.controller={controller}")
+        assert warning not in install_notes(
+            control_plane, "--set", f"ingress.controller={controller}"
+        )
 
 
 @pytest.mark.parametrize("controller", PRESETS)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_cluster import documents_of, render, server_dry_run
+from chart_cluster import documents_of, named, render, server_dry_run
 
 from panel_dask_testkit.kube import CHART_DIR, RESTRICTED, apply_crds, attempt
 
@@ -41,20 +41,13 @@ AUTH_VARIABLES = {
 
 def panel_container(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The Panel Deployment's pod spec and its one container."""
-    [deployment] = [
-        d for d in documents_of(docs, "Deployment") if d["metadata"]["name"] == "panel-dask-panel"
-    ]
+    deployment = named(docs, "Deployment", "panel-dask-panel")
     spec = deployment["spec"]["template"]["spec"]
     return spec, spec["containers"][0]
 
 
 def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in container["env"]}
-
-
-def ingress(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    [found] = [d for d in documents_of(docs, "Ingress") if d["metadata"]["name"] == name]
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +123,11 @@ def test_dashboard_basic_auth_annotates_only_the_dashboard_ingress(control_plane
     docs = render(
         control_plane, RELEASE, "ns", "--set", "ingress.dashboard.basicAuthSecret=dask-htpasswd"
     )
-    dashboard = ingress(docs, "panel-dask-dashboard")["metadata"]["annotations"]
+    dashboard = named(docs, "Ingress", "panel-dask-dashboard")["metadata"]["annotations"]
     assert dashboard["nginx.ingress.kubernetes.io/auth-type"] == "basic"
     assert dashboard["nginx.ingress.kubernetes.io/auth-secret"] == "dask-htpasswd"
     assert dashboard["nginx.ingress.kubernetes.io/auth-realm"]
-    panel = ingress(docs, "panel-dask-panel")["metadata"]["annotations"]
+    panel = named(docs, "Ingress", "panel-dask-panel")["metadata"]["annotations"]
     assert not [key for key in panel if "/auth-" in key]
 
 
@@ -146,7 +139,7 @@ def test_dashboard_annotations_from_values_reach_the_dashboard_ingress(control_p
         "--set-string", f"{prefix}/auth-url=https://$host/oauth2/auth",
         "--set-string", f"{prefix}/auth-signin=https://$host/oauth2/start?rd=$escaped_request_uri",
     )  # fmt: skip
-    annotations = ingress(docs, "panel-dask-dashboard")["metadata"]["annotations"]
+    annotations = named(docs, "Ingress", "panel-dask-dashboard")["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/auth-url"] == "https://$host/oauth2/auth"
     assert annotations["nginx.ingress.kubernetes.io/auth-signin"].endswith(
         "rd=$escaped_request_uri"
@@ -158,12 +151,12 @@ def test_the_scheduler_http_api_is_refused_at_the_ingress(control_plane: Any) ->
     docs = render(control_plane, RELEASE, "ns")
     paths = {
         p["path"]: p["backend"]["service"]["name"]
-        for p in ingress(docs, "panel-dask-dashboard")["spec"]["rules"][0]["http"]["paths"]
+        for p in named(docs, "Ingress", "panel-dask-dashboard")["spec"]["rules"][0]["http"]["paths"]
         if p["pathType"] == "Prefix"
     }
     assert paths == {"/dask": "panel-dask-scheduler", "/dask/api": "panel-dask-panel"}
     opened = render(control_plane, RELEASE, "ns", "--set", "ingress.dashboard.blockApi=false")
-    [path] = ingress(opened, "panel-dask-dashboard")["spec"]["rules"][0]["http"]["paths"]
+    [path] = named(opened, "Ingress", "panel-dask-dashboard")["spec"]["rules"][0]["http"]["paths"]
     assert path["path"] == "/dask"
 
 

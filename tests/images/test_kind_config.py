@@ -56,19 +56,20 @@ def test_kind_config_has_an_ingress_ready_node_with_ports_80_443_on_loopback(kin
     assert mapped == {(30080, 80, "127.0.0.1", "TCP"), (30443, 443, "127.0.0.1", "TCP")}
 
 
-def test_kindcheck_rejects_an_unknown_field(kindcheck, tmp_path):
-    broken = tmp_path / "kind-config.yaml"
+@pytest.mark.parametrize(
+    ("written", "instead", "named"),
+    [
+        ("extraPortMappings:", "extraPortMapping:", "extraPortMapping"),  # an unknown field
+        ("hostPort: 443", "hostPort: 80", "80"),  # a host port mapped twice
+    ],
+)
+def test_kindcheck_rejects_a_broken_config_naming_the_fault(
+    kindcheck, tmp_path, written, instead, named
+):
     text = (REPO / "kind-config.yaml").read_text()
-    broken.write_text(text.replace("extraPortMappings:", "extraPortMapping:"))
+    assert written in text
+    broken = tmp_path / "kind-config.yaml"
+    broken.write_text(text.replace(written, instead))
     result = _check(kindcheck, broken)
     assert result.returncode != 0
-    assert "extraPortMapping" in result.stderr
-
-
-def test_kindcheck_rejects_a_host_port_mapped_twice(kindcheck, tmp_path):
-    broken = tmp_path / "kind-config.yaml"
-    text = (REPO / "kind-config.yaml").read_text()
-    broken.write_text(text.replace("hostPort: 443", "hostPort: 80"))
-    result = _check(kindcheck, broken)
-    assert result.returncode != 0
-    assert "80" in result.stderr
+    assert named in result.stderr

@@ -69,7 +69,7 @@ def test_scheduler_restart_is_explained_and_new_work_succeeds(chromium, tmp_path
         expect(cell(after, "result or error")).to_have_text("55")
         # The same page all along: the app recovered, the browser did not reload.
         assert page.evaluate("window.sameDocument") is True
-        assert probe.errors == [] and probe.blocked == []
+        probe.check(failed=False)
     finally:
         context.close()
         if server is not None:

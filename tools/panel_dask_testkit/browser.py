@@ -9,6 +9,7 @@ recorded. Playwright is imported only when a test asks for the browser.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -36,6 +37,14 @@ class PageProbe:
         self.blocked: list[str] = []
         self.errors: list[str] = []
         self.failed: list[str] = []
+
+    def check(self, *, errors: bool = True, failed: bool = True) -> None:
+        """Fail on a request beyond loopback; on script errors and failed requests unless told."""
+        assert self.blocked == [], f"the page reached beyond this machine: {self.blocked}"
+        if errors:
+            assert self.errors == [], f"JavaScript errors on the page: {self.errors}"
+        if failed:
+            assert self.failed == [], f"requests to the app failed: {self.failed}"
 
 
 def loopback_context(
@@ -68,6 +77,19 @@ def loopback_context(
     context.route("**/*", loopback_only)
     context.on("page", watch)
     return context, probe
+
+
+@contextmanager
+def probed_context(
+    browser: Any, *, errors: bool = True, failed: bool = True, **options: Any
+) -> Iterator[tuple[Any, PageProbe]]:
+    """A :func:`loopback_context` that is closed on leaving, then checked (``PageProbe.check``)."""
+    context, probe = loopback_context(browser, **options)
+    try:
+        yield context, probe
+    finally:
+        context.close()
+    probe.check(errors=errors, failed=failed)
 
 
 def rows(page: Any) -> Any:
