@@ -9,6 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from panel_dask_testkit.metrics import scrape
 from panel_dask_testkit.net import free_port, http_status
 from panel_dask_testkit.processes import ManagedProcess
 
@@ -25,7 +26,10 @@ DEV = Path(sys.executable).parent / "panel-dask-dev"
     ],
 )
 def test_stack_serves_and_stops_every_process(tmp_path, signum, to_group):
-    ports = {"scheduler": free_port(), "dashboard": free_port(), "panel": free_port()}
+    ports = {
+        name: free_port()
+        for name in ("scheduler", "dashboard", "panel", "metrics", "panel-metrics")
+    }
     stack = ManagedProcess(
         "stack",
         [
@@ -33,6 +37,8 @@ def test_stack_serves_and_stops_every_process(tmp_path, signum, to_group):
             "--scheduler-port", str(ports["scheduler"]),
             "--dashboard-port", str(ports["dashboard"]),
             "--panel-port", str(ports["panel"]),
+            "--metrics-port", str(ports["metrics"]),
+            "--panel-metrics-port", str(ports["panel-metrics"]),
             "--workers", "1",
             "--threads-per-worker", "1",
         ],
@@ -50,10 +56,18 @@ def test_stack_serves_and_stops_every_process(tmp_path, signum, to_group):
         panel = f"http://127.0.0.1:{ports['panel']}"
         dashboard = f"http://127.0.0.1:{ports['dashboard']}"
         assert http_status(f"{panel}/health") == 200
-        assert http_status(f"{panel}/tasks") == 200
+        assert http_status(f"{panel}/tasks", timeout=30) == 200  # the first page imports its views
         assert http_status(f"{dashboard}/individual-task-stream") == 200
         with urllib.request.urlopen(f"{dashboard}/api/v1/get_workers", timeout=10) as response:
             assert json.load(response)["num_workers"] == 1, "HTTP API route should be on"
+
+        # Prometheus metrics, as on Kubernetes: the local autoscaler's and Panel's.
+        autoscaler = scrape(f"http://127.0.0.1:{ports['metrics']}/metrics")
+        ticked = autoscaler.value("panel_dask_autoscaler_tick_seconds_count", namespace="local")
+        assert ticked and ticked > 0
+        assert autoscaler.value("panel_dask_autoscaler_ready_workers", namespace="local") == 1
+        panel_metrics = scrape(f"http://127.0.0.1:{ports['panel-metrics']}/metrics")
+        assert panel_metrics.value("panel_dask_sessions_open") is not None
 
         children = psutil.Process(stack.pid).children(recursive=True)
         assert len(children) >= 2, "expected the Panel server and a worker process"

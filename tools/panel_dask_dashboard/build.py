@@ -18,8 +18,8 @@ from grafana_foundation_sdk.models.common import GraphDrawStyle
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, GridPos
 from prometheus_client.metrics import MetricWrapperBase
 
-from panel_dask_app import telemetry as panel
-from panel_dask_operator import telemetry as operator
+import panel_dask_app.telemetry as panel
+import panel_dask_operator.telemetry as operator
 
 UID = "panel-dask"
 TITLE = "panel-dask"

@@ -22,9 +22,10 @@ from distributed import LocalCluster
 
 from panel_dask_app import user_apps
 from panel_dask_app.bounds import parse_bounded_int
-from panel_dask_app.ports import DASHBOARD_PORT, PANEL_PORT, SCHEDULER_PORT
+from panel_dask_app.ports import DASHBOARD_PORT, METRICS_PORT, PANEL_PORT, SCHEDULER_PORT
 from panel_dask_app.scheduler_routes import routes_config
 from panel_dask_app.serve import PAGES
+from panel_dask_operator import telemetry
 from panel_dask_operator.local import LocalAutoscaler, start_local_autoscaler
 from panel_dask_testkit.net import http_status
 from panel_dask_testkit.processes import ManagedProcess, ProcessExitedError
@@ -38,6 +39,10 @@ class StackOptions:
     scheduler_port: int = SCHEDULER_PORT
     dashboard_port: int = DASHBOARD_PORT
     panel_port: int = PANEL_PORT
+    # Prometheus metrics, as on Kubernetes: the local autoscaler's (this process)
+    # and the Panel server's, on two ports since they run here side by side.
+    metrics_port: int = METRICS_PORT
+    panel_metrics_port: int = METRICS_PORT + 1
     workers: int = 2
     threads_per_worker: int = 2
     autoscaler: bool = True
@@ -74,6 +79,8 @@ def parse_args(argv: Sequence[str]) -> StackOptions:
     parser.add_argument("--scheduler-port", type=port, default=defaults.scheduler_port)
     parser.add_argument("--dashboard-port", type=port, default=defaults.dashboard_port)
     parser.add_argument("--panel-port", type=port, default=defaults.panel_port)
+    parser.add_argument("--metrics-port", type=port, default=defaults.metrics_port)
+    parser.add_argument("--panel-metrics-port", type=port, default=defaults.panel_metrics_port)
     parser.add_argument("--workers", type=_bounded_int(0, 64), default=defaults.workers)
     parser.add_argument(
         "--threads-per-worker", type=_bounded_int(1, 64), default=defaults.threads_per_worker
@@ -123,6 +130,7 @@ def panel_env(options: StackOptions, environ: Mapping[str, str]) -> dict[str, st
         PANEL_ALLOW_WEBSOCKET_ORIGIN=f"localhost:{options.panel_port},"
         f"127.0.0.1:{options.panel_port}",
         PANEL_USE_XHEADERS="false",
+        PANEL_DASK_METRICS_PORT=str(options.panel_metrics_port),
         DASK_SCHEDULER_ADDRESS=options.scheduler_address,
         DASK_DASHBOARD_URL=options.dashboard_url,
     )
@@ -134,7 +142,14 @@ def panel_env(options: StackOptions, environ: Mapping[str, str]) -> dict[str, st
 def busy_ports(options: StackOptions) -> list[int]:
     """Ports the stack needs that something else already listens on."""
     busy = []
-    for port in (options.scheduler_port, options.dashboard_port, options.panel_port):
+    ports = (
+        options.scheduler_port,
+        options.dashboard_port,
+        options.panel_port,
+        options.metrics_port,
+        options.panel_metrics_port,
+    )
+    for port in ports:
         with socket.socket() as probe:
             try:
                 probe.bind((options.host, port))
@@ -155,6 +170,8 @@ def banner(options: StackOptions, autoscaler: str) -> str:
             f"  Dask workers     {options.workers} processes × "
             f"{options.threads_per_worker} threads",
             f"  Autoscaler       {autoscaler}",
+            f"  Metrics          http://localhost:{options.metrics_port}/metrics (autoscaler), "
+            f"http://localhost:{options.panel_metrics_port}/metrics (Panel)",
             "Press Ctrl-C to stop everything.",
             "",
         ]
@@ -168,7 +185,7 @@ async def run_stack(options: StackOptions) -> int:
         print(
             f"panel-dask-dev: port(s) {', '.join(map(str, busy))} on {options.host} are in use "
             "(another `make dev`?); stop that or pass --scheduler-port/--dashboard-port/"
-            "--panel-port.",
+            "--panel-port/--metrics-port/--panel-metrics-port.",
             file=sys.stderr,
         )
         return 2
@@ -198,6 +215,7 @@ async def run_stack(options: StackOptions) -> int:
     server: ManagedProcess | None = None
     autoscaling: LocalAutoscaler | None = None
     try:
+        telemetry.serve(options.metrics_port, options.host)
         if options.autoscaler:
             try:
                 autoscaling = start_local_autoscaler(cluster)

@@ -14,15 +14,11 @@ from panel_dask_app.budget import get_budget
 from panel_dask_app.client import get_connection
 from panel_dask_app.cluster import get_cluster_monitor
 from panel_dask_app.config import get_settings
-from panel_dask_app.data_session import DataSession
-from panel_dask_app.data_state import DataState
 from panel_dask_app.loop import current_loop
 from panel_dask_app.session import TaskSession, close_on_session_destroyed
-from panel_dask_app.shared_dataset import get_shared_dataset
 from panel_dask_app.state import SessionTasks
 from panel_dask_app.views.cluster_view import ClusterPanel, ConnectionStatus
 from panel_dask_app.views.dashboard_view import DashboardState, DashboardView
-from panel_dask_app.views.data_view import DataView
 from panel_dask_app.views.reconnect import TASKS_LOST, install_reconnect, reconnect_notice
 from panel_dask_app.views.tasks_view import TasksView
 
@@ -124,6 +120,13 @@ def _page_with_controls(
 
 def data_page() -> pn.template.BaseTemplate:
     """The dataset explorer for one session; its running query dies with the session."""
+    # Imported here, not at the top: Dask DataFrame, HoloViews and hvPlot take
+    # seconds to import, and a process serving only the other pages needs none.
+    from panel_dask_app.data_session import DataSession
+    from panel_dask_app.data_state import DataState
+    from panel_dask_app.shared_dataset import get_shared_dataset
+    from panel_dask_app.views.data_view import DataView
+
     dataset = get_shared_dataset()
     session = DataSession(DataState(dataset.spec), get_connection(), dataset, budget=get_budget())
     if pn.state.curdoc is not None:
