@@ -25,6 +25,8 @@ from panel_dask_operator.scheduler import scheduler_base_url
 from panel_dask_testcluster.build import build
 from panel_dask_testcluster.chart_docs import CHART_DIR
 
+pytestmark = pytest.mark.go  # helm, from the control plane's tool set
+
 Docs = list[dict[str, Any]]
 
 

@@ -56,6 +56,7 @@ def chart_copy(tmp_path: Path) -> Path:
     return Path(shutil.copytree(CHART_DIR, tmp_path / "panel-dask"))
 
 
+@pytest.mark.go
 def test_readme_is_what_helm_docs_renders(rendered_readme: str) -> None:
     assert rendered_readme == (CHART_DIR / "README.md").read_text(), (
         "charts/panel-dask/README.md is stale: run make chart-docs "
@@ -63,6 +64,7 @@ def test_readme_is_what_helm_docs_renders(rendered_readme: str) -> None:
     )
 
 
+@pytest.mark.go
 def test_helm_docs_sees_a_changed_comment(chart_copy: Path, rendered_readme: str) -> None:
     """The drift check must fail when a description changes (guards the check itself)."""
     values = chart_copy / "values.yaml"
@@ -74,6 +76,7 @@ def test_helm_docs_sees_a_changed_comment(chart_copy: Path, rendered_readme: str
     assert values_rows(changed)["panel.replicas"].startswith("How many Panel pods")
 
 
+@pytest.mark.go
 def test_every_value_is_documented(rendered_readme: str) -> None:
     """helm-docs lists every leaf value; one without a `# --` comment has no description."""
     rows = values_rows(rendered_readme)
@@ -82,6 +85,7 @@ def test_every_value_is_documented(rendered_readme: str) -> None:
     assert not undocumented, f"values without a `# --` comment: {undocumented}"
 
 
+@pytest.mark.go
 def test_a_value_without_a_comment_is_caught(chart_copy: Path) -> None:
     values = chart_copy / "values.yaml"
     text = values.read_text()

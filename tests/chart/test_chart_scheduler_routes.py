@@ -18,6 +18,8 @@ import yaml
 from panel_dask_app.scheduler_routes import ROUTES_VARIABLE, SCHEDULER_HTTP_ROUTES
 from panel_dask_testcluster import build
 
+pytestmark = pytest.mark.go  # helm, from the control plane's tool set
+
 CHART = Path(__file__).resolve().parents[2] / "charts/panel-dask"
 TEMPLATE = "templates/dask/daskcluster.yaml"
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from panel_dask_testcluster.cluster import COMPONENTS, ControlPlane
 
 
@@ -31,6 +33,7 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/cmdline").read_bytes() != b""
 
 
+@pytest.mark.controlplane
 def test_up_prints_eval_lines_and_down_leaves_nothing_behind(tmp_path):
     state = tmp_path / "cp"
     up = cli("up", "--state-dir", str(state))

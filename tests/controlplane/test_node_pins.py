@@ -109,6 +109,7 @@ def test_build_node_reuses_a_complete_cache(tmp_path, monkeypatch):
     assert f"kind node tools up to date in {target}" in result.stdout
 
 
+@pytest.mark.go
 def test_capwrap_go_tests_pass():
     go = shutil.which("go")
     assert go, "go is missing (Go 1.26+ builds and tests capwrap)"

@@ -87,6 +87,7 @@ def test_one_tool_pin_is_the_go_mod_version_and_a_tool_of_it(tool_set, module):
     assert f"\ntool {tool_set.tool.packages[0]}\n" in text
 
 
+@pytest.mark.go
 def test_built_helm_docs_reports_the_pinned_version():
     result = subprocess.run(
         [str(build.build_tool_set(pins.DOCS) / pins.DOCS.binary), *pins.DOCS.check],

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.go
+
 REPO = Path(__file__).resolve().parents[2]
 GO_BUILD_TIMEOUT_S = 600
 
