@@ -4,20 +4,13 @@ import pytest
 from playwright.sync_api import expect
 
 from panel_dask_app.dataset import DAY_ROWS
+from panel_dask_testkit.data_page import choose_bucket, expect_plot, open_data
 from panel_dask_testkit.panel_server import PanelServer
-from panel_dask_testkit.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 
 DAYS = 3
-LONG = 90_000  # the first answer includes generating the dataset on the workers
-
-# What the page's plots draw: each renderer of a figure on screen, its glyph and row count.
-# (The document may still hold a replaced figure's models; the views are what is shown.)
-GLYPHS = """() => [...Bokeh.index.all_views()]
-  .filter(view => view.constructor.__name__ === "FigureView")
-  .flatMap(view => view.model.renderers.filter(r => r.glyph !== undefined))
-  .map(r => [r.glyph.constructor.__name__, r.data_source.get_length()])"""
+LONG = 90_000  # a rasterized answer compiles numba on a fresh worker
 
 
 @pytest.fixture(scope="module")
@@ -32,20 +25,6 @@ def data_server(tmp_path_factory, dask_for_browser):
         yield server
     finally:
         server.stop()
-
-
-def open_data(page, url):
-    page.goto(f"{url}/data")
-    expect(page.locator(".data-status")).to_contain_text("Answer 1:", timeout=LONG)
-
-
-def expect_plot(page, drawn):
-    """Wait until the figures on screen draw ``drawn`` ({glyph type: rows})."""
-    wait_for(lambda: dict(page.evaluate(GLYPHS)) == drawn, f"the plot to draw {drawn}", 30)
-
-
-def choose_bucket(page, label):
-    page.locator(".data-bucket select").select_option(label=label)
 
 
 def test_the_plot_renders_and_a_widget_change_redraws_it(page, data_server):

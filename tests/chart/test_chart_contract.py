@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from panel_dask_app import ports
+from panel_dask_app.config import DATA_ROWS_MAX, DATA_ROWS_MIN, Settings
 from panel_dask_operator import __main__ as operator_main
 from panel_dask_operator import telemetry as operator_telemetry
 from panel_dask_operator.autoscaler import poll_interval
@@ -127,6 +128,16 @@ def test_operator_health_port_is_where_the_operator_answers(docs: Docs) -> None:
         "port": "health",
     }
     assert not any(arg.startswith(("--liveness", "-L")) for arg in container["args"])
+
+
+def test_data_rows_default_and_bounds_are_the_apps(docs: Docs) -> None:
+    values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    schema = json.loads((CHART_DIR / "values.schema.json").read_text())
+    rows = schema["properties"]["panel"]["properties"]["dataRows"]
+    assert values["panel"]["dataRows"] == Settings().data_rows
+    assert (rows["minimum"], rows["maximum"]) == (DATA_ROWS_MIN, DATA_ROWS_MAX)
+    (panel,) = one(docs, "Deployment", "-panel")["spec"]["template"]["spec"]["containers"]
+    assert env(panel)["PANEL_DASK_DATA_ROWS"] == str(Settings().data_rows)
 
 
 def test_metrics_ports_are_where_panel_and_the_operator_serve_them(docs: Docs) -> None:
