@@ -15,7 +15,7 @@ LOCAL_BASE ?= 0
 TOOL_PACKAGES = $(patsubst %/__init__.py,%,$(wildcard tools/panel_dask_*/__init__.py))
 
 .PHONY: help dev test lint fmt system-deps tools cluster-up cluster-down bench clean
-.PHONY: images kind-up kind-down docker-up test-images chart-docs chart-dashboard
+.PHONY: images kind-up kind-down docker-up test-images test-monitoring chart-docs chart-dashboard
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ docker-up: system-deps ## start a Docker daemon unless one answers (log under ~/
 test-images: docker-up
 	LOCAL_BASE=1 bash images/build.sh
 
+# The Prometheus the kind end-to-end run scrapes the product with (minutes, cold).
+test-monitoring: $(STAMP)
+	$(PY) -m panel_dask_testcluster build-monitoring
+
 chart-docs: $(STAMP) ## render charts/panel-dask/README.md with helm-docs from README.md.gotmpl and values.yaml
 	$(PY) -m panel_dask_testcluster chart-docs
 
@@ -81,7 +85,7 @@ fmt: $(STAMP) ## apply ruff's formatter and autofixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: system-deps $(STAMP) lint tools test-images ## install what tests need, then run every test
+test: system-deps $(STAMP) lint tools test-images test-monitoring ## install what tests need, then run every test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) tools ## run the benchmarks; JSON + report under bench/results/

@@ -48,7 +48,7 @@ node_image=()
 traefik_image=${TRAEFIK_IMAGE:-}
 if [[ $images_from == local ]]; then
   node_image=(--image "$(bash hack/kind/node-image.sh)")
-  traefik_image=$(bash hack/kind/traefik-image.sh)
+  traefik_image=$(bash hack/kind/binary-image.sh traefik build-node)
 fi
 traefik_image=${traefik_image:-traefik:$("$py" -c 'from panel_dask_testcluster.pins import TRAEFIK_VERSION; print(TRAEFIK_VERSION)')}
 

@@ -13,10 +13,13 @@ spec) and from the app's own task functions, never from literals here.
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
 from typing import Any
 from urllib.parse import urljoin
 
+import prometheus as prom
 import pytest
 from kind_cluster import (
     APP_URL,
@@ -30,12 +33,17 @@ from kind_cluster import (
     host_of,
     ready,
 )
+from panel_dask_dashboard.build import CHART_COPY
+from panel_dask_dashboard.render import draw
 from playwright.sync_api import expect
 
 from panel_dask_app.dashboard import DEFAULT_PLOTS, plot_url
+from panel_dask_app.dataset import DAY_ROWS
 from panel_dask_app.state import BATCH_MAX
 from panel_dask_app.tasks import TASKS, fibonacci
+from panel_dask_testcluster.pins import cache_root
 from panel_dask_testkit.browser import cell, loopback_context, rows
+from panel_dask_testkit.data_page import choose_bucket, expect_plot, open_data
 from panel_dask_testkit.kube import run
 from panel_dask_testkit.waiting import wait_for
 
@@ -43,6 +51,8 @@ from panel_dask_testkit.waiting import wait_for
 # kind-up in the fixture is bounded by the fixture itself, not by these.
 pytestmark = [pytest.mark.kind, pytest.mark.timeout(900, func_only=True)]
 
+# Where the run leaves what a person would rather see than read.
+DASHBOARD_PNG = cache_root() / "e2e" / "dashboard.png"
 LONG = 180_000  # ms, Playwright's waits for pages and tasks
 POD_WAIT = 300.0  # s, for pods to start, become Ready or go away
 FIBONACCI = TASKS["fibonacci"]
@@ -82,6 +92,14 @@ class User:
 
 
 @pytest.fixture(scope="module")
+def prometheus(kind):
+    """A real Prometheus scraping the release from before the backlog to the end."""
+    server = prom.deploy(kind)
+    yield server
+    prom.remove(kind)
+
+
+@pytest.fixture(scope="module")
 def alice(chromium):
     """The user whose page stays open from the first task to the loss of her pod."""
     user = User(chromium)
@@ -116,7 +134,8 @@ def submit(page: Any) -> None:
 def clear_finished(page: Any) -> None:
     """Empty the table of done tasks, so the next one is its first row."""
     page.get_by_role("button", name="Clear finished").click()
-    expect(rows(page)).to_have_count(0)
+    # A Panel pod that just lost a sibling shares the node with its replacement starting.
+    expect(rows(page)).to_have_count(0, timeout=LONG)
 
 
 def run_fibonacci_20(page: Any) -> None:
@@ -344,6 +363,23 @@ def test_dask_dashboard_through_the_ingress_and_its_api_refused(kind, alice):
     alice.check()
 
 
+def test_data_page_through_the_ingress_plots_and_redraws_on_a_widget_change(kind, chromium):
+    """/data aggregates the release's dataset on the worker pods and draws the answer."""
+    pod_spec = kind.get("deployment", kind.panel_deployment)["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for c in pod_spec["containers"] for e in c.get("env", [])}
+    days = math.ceil(int(env["PANEL_DASK_DATA_ROWS"]) / DAY_ROWS)
+    carol = User(chromium)
+    page = carol.page
+    open_data(page, APP_URL)
+    status = page.locator(".data-status")
+    expect(status).to_contain_text(f"mean of x per 1 hour, days 1–{days}: {days * 24} points")
+    expect_plot(page, {"Line": days * 24})
+    choose_bucket(page, "1 day")
+    expect(status).to_contain_text(f"Answer 2: mean of x per 1 day, days 1–{days}: {days} points")
+    expect_plot(page, {"Line": days})
+    carol.close()
+
+
 def test_network_policies_refuse_a_pod_outside_the_release_and_admit_panel(kind):
     service = kind.scheduler_deployment  # dask-kubernetes names the Service like it
     targets = [
@@ -364,7 +400,9 @@ def test_network_policies_refuse_a_pod_outside_the_release_and_admit_panel(kind)
 
 
 @pytest.mark.timeout(1800, func_only=True)
-def test_backlog_adds_worker_pods_then_drains_to_the_minimum_running_each_task_once(kind, chromium):
+def test_backlog_adds_worker_pods_then_drains_to_the_minimum_running_each_task_once(
+    kind, chromium, prometheus
+):
     spec = kind.autoscaler()["spec"]
     minimum, maximum = spec["minimum"], spec["maximum"]
     threads = release_values(kind)["dask"]["worker"]["threads"]
@@ -441,6 +479,46 @@ def test_backlog_adds_worker_pods_then_drains_to_the_minimum_running_each_task_o
     # handed back no running task to be computed again.
     found = kind.on_scheduler(RUNS, keys)
     assert found["runs"] == {key: {"processing": 1, "memory": 1} for key in keys}, found
+
+
+def test_prometheus_scrapes_every_component_and_saw_the_backlog_come_and_go(kind, prometheus):
+    minimum = kind.autoscaler()["spec"]["minimum"]
+
+    def all_up() -> Observed:
+        targets = prometheus.targets()
+        health = {(t["labels"]["component"], t["labels"]["pod"]): t["health"] for t in targets}
+        components = {component for component, _ in health}
+        ok = components >= {"panel", "operator", "scheduler", "worker"}
+        return Observed(ok and set(health.values()) == {"up"}, health)
+
+    wait_for(all_up, "every Panel, operator, scheduler and worker target up", 120, 2)
+    # The operator's series rose with the backlog and fell after it.
+    window = "[30m]"
+    desired = "panel_dask_autoscaler_desired_workers"
+    backlog = "panel_dask_autoscaler_backlog_tasks"
+    assert prometheus.value(f"max(max_over_time({desired}{window}))") > minimum
+    assert prometheus.value(f"max(max_over_time({backlog}{window}))") > 0
+    assert prometheus.value(f"max({desired})") == minimum
+    assert prometheus.value(f"max({backlog})") == 0
+    assert prometheus.value('sum(panel_dask_autoscaler_decisions_total{direction="up"})') >= 1
+    assert prometheus.value('sum(panel_dask_tasks_total{outcome="finished"})') >= 1
+    assert prometheus.value("sum(dask_scheduler_workers)") is not None
+
+
+def test_every_dashboard_panel_has_data_from_this_run(kind, prometheus):
+    """Each panel of the chart's Grafana dashboard shows something for this run."""
+    board = json.loads(CHART_COPY.read_text())
+    picture = draw(board, prometheus.query_range, prometheus.since, time.time(), DASHBOARD_PNG)
+    print(f"the dashboard's panels over this run: {picture}")
+    empty = []
+    for panel in board["panels"]:
+        found = []
+        for target in panel["targets"]:
+            expr = target["expr"].replace("$__rate_interval", "1m")
+            found += prometheus.query(f"max_over_time(({expr})[30m:15s])")
+        if not [series for series in found if series["value"][1] not in ("NaN", "+Inf")]:
+            empty.append(panel["title"])
+    assert empty == [], f"dashboard panels without data: {empty}"
 
 
 def test_scaling_panel_to_three_pods_keeps_the_open_session(kind, alice):
