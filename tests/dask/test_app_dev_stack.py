@@ -2,20 +2,17 @@
 
 import json
 import signal
-import sys
 import urllib.request
-from pathlib import Path
 
 import psutil
 import pytest
 
+from panel_dask_testkit.dev_stack import DEV, free_stack_ports, port_args
 from panel_dask_testkit.metrics import scrape
-from panel_dask_testkit.net import free_port, http_status
+from panel_dask_testkit.net import http_status
 from panel_dask_testkit.processes import ManagedProcess
 
 pytestmark = pytest.mark.dask
-
-DEV = Path(sys.executable).parent / "panel-dask-dev"
 
 
 @pytest.mark.parametrize(
@@ -26,19 +23,12 @@ DEV = Path(sys.executable).parent / "panel-dask-dev"
     ],
 )
 def test_stack_serves_and_stops_every_process(tmp_path, signum, to_group):
-    ports = {
-        name: free_port()
-        for name in ("scheduler", "dashboard", "panel", "metrics", "panel-metrics")
-    }
+    ports = free_stack_ports()
     stack = ManagedProcess(
         "stack",
         [
-            str(DEV),
-            "--scheduler-port", str(ports["scheduler"]),
-            "--dashboard-port", str(ports["dashboard"]),
-            "--panel-port", str(ports["panel"]),
-            "--metrics-port", str(ports["metrics"]),
-            "--panel-metrics-port", str(ports["panel-metrics"]),
+            DEV,
+            *port_args(ports),
             "--workers", "1",
             "--threads-per-worker", "1",
         ],

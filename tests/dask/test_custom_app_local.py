@@ -14,13 +14,12 @@ import urllib.request
 import pytest
 
 from panel_dask_app.client import DaskConnection
+from panel_dask_testkit.dev_stack import DEV, free_stack_ports, port_args
 from panel_dask_testkit.example_app import EXAMPLE_DIR, PAGE_MODULE, PAGE_ROUTE, PAGE_TITLE
-from panel_dask_testkit.net import free_port, http_status
+from panel_dask_testkit.net import http_status
 from panel_dask_testkit.processes import ManagedProcess
 
 pytestmark = pytest.mark.dask
-
-DEV = os.path.join(os.path.dirname(sys.executable), "panel-dask-dev")
 
 
 class Stack:
@@ -32,14 +31,13 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    ports = {"scheduler": free_port(), "dashboard": free_port(), "panel": free_port()}
+    ports = free_stack_ports()
     path = os.pathsep.join(filter(None, [str(EXAMPLE_DIR), os.environ.get("PYTHONPATH")]))
     process = ManagedProcess(
         "stack",
         [
             DEV, "--apps", PAGE_MODULE, "--no-autoscaler", "--workers", "1",
-            "--threads-per-worker", "2", "--scheduler-port", str(ports["scheduler"]),
-            "--dashboard-port", str(ports["dashboard"]), "--panel-port", str(ports["panel"]),
+            "--threads-per-worker", "2", *port_args(ports),
         ],
         tmp_path_factory.mktemp("stack"),
         {**os.environ, "PYTHONPATH": path},
@@ -88,8 +86,7 @@ async def test_a_forecast_runs_on_a_worker_that_imports_the_users_module(stack, 
 def test_the_stack_refuses_an_app_it_cannot_import_before_starting(tmp_path):
     result = ManagedProcess(
         "refused",
-        [DEV, "--apps", PAGE_MODULE, "--panel-port", str(free_port()),
-         "--scheduler-port", str(free_port()), "--dashboard-port", str(free_port())],
+        [DEV, "--apps", PAGE_MODULE, *port_args(free_stack_ports())],
         tmp_path,
         {key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
     )  # fmt: skip
