@@ -575,8 +575,10 @@ def test_deleting_the_serving_panel_pod_moves_the_page_to_another(kind, alice):
     alice.check()
 
 
-def test_helm_uninstall_leaves_nothing_of_the_release(kind, alice):
+def test_helm_uninstall_leaves_nothing_of_the_release(kind, alice, prometheus):
     alice.close()
+    # The monitoring's Role lives in the release namespace but is not the release's.
+    prom.remove(kind)
     run(kind.helm, "uninstall", kind.release, "-n", kind.namespace, "--wait", "--timeout", "300s")
 
     kinds = (
