@@ -164,7 +164,15 @@ def test_own_app_image_serves_its_page_and_its_tasks_run_on_worker_pods(
         )
         page.get_by_role("button", name="Forecast").click()
         rows = forecast_rows(page)
-        expect(rows).to_have_count(4, timeout=journey.LONG)  # every region, by default
+        try:
+            expect(rows).to_have_count(4, timeout=journey.LONG)  # every region, by default
+        except AssertionError as failure:  # say what the page and the cluster looked like
+            error = page.locator(".forecast-error")
+            shown = error.inner_text() if error.is_visible() else "(no error on the page)"
+            raise AssertionError(
+                f"{failure}\npage: {shown}\nscheduler's workers: {kind.scheduler_workers()}\n"
+                + kind.text("get", "pods", "-o", "wide")
+            ) from None
         hosts = {cell(rows.nth(i), "host").inner_text() for i in range(4)}
         expect(page.locator(".forecast-error")).to_be_hidden()
         user.check()
