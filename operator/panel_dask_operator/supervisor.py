@@ -83,8 +83,8 @@ class Supervisor:
                 snapshot = None  # read from another scheduler
             try:
                 delay = await autoscaler.tick(body, memory, scheduler, snapshot)
-            except Exception:  # an API hiccup must not end autoscaling
-                telemetry.observe_error(*key, autoscaler.problem_reason(Exception()))
+            except Exception as error:  # an API hiccup must not end autoscaling
+                telemetry.observe_error(*key, autoscaler.problem_reason(error))
                 memory.failures += 1
                 delay = autoscaler.backoff(body.get("spec", {}), memory.failures)
                 logger.exception("autoscaler %s/%s tick failed; retry in %.0fs", *key, delay)
