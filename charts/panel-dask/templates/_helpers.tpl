@@ -260,3 +260,30 @@ nothing when networkPolicy.metricsScraperNamespace is empty.
       kubernetes.io/metadata.name: {{ . | quote }}
 {{- end }}
 {{- end }}
+
+{{/*
+What Prometheus scrapes, one entry per component: its pods' labels, the port
+name and the path. The ServiceMonitors (components with a Service) and the
+PodMonitors (all four) both range over it.
+*/}}
+{{- define "panel-dask.metricsTargets" -}}
+{{- $cluster := include "panel-dask.cluster.name" . -}}
+- component: panel
+  port: metrics
+  path: /metrics
+  selector: {{ include "panel-dask.componentSelectorLabels" (dict "ctx" . "component" "panel") | fromYaml | toJson }}
+{{- if .Values.operator.enabled }}
+- component: operator
+  port: metrics
+  path: /metrics
+  selector: {{ include "panel-dask.componentSelectorLabels" (dict "ctx" . "component" "operator") | fromYaml | toJson }}
+{{- end }}
+- component: scheduler
+  port: http-dashboard
+  path: {{ include "panel-dask.dashboardPrefix" . }}/metrics
+  selector: {"dask.org/cluster-name": {{ $cluster | quote }}, "dask.org/component": "scheduler"}
+- component: worker
+  port: http-dashboard
+  path: /metrics
+  selector: {"dask.org/cluster-name": {{ $cluster | quote }}, "dask.org/component": "worker"}
+{{- end }}
