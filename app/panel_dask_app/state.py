@@ -7,8 +7,8 @@ with plain pytest.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -70,6 +70,9 @@ class TaskRecord(param.Parameterized):
         default=0, bounds=(0, None), doc="Runs lost to a dead worker; Dask re-ran the task."
     )
 
+    ROW_FIELDS = ("number", "task", "argument", "state", "retries", "worker", "duration", "result")
+    """What row() reads: a change to any of them changes the record's row."""
+
     @property
     def done(self) -> bool:
         """Whether the task reached a state it never leaves."""
@@ -89,6 +92,45 @@ class TaskRecord(param.Parameterized):
             "duration (s)": None if self.duration is None else round(self.duration, 3),
             "result or error": self.result,
         }
+
+
+Row = dict[str, object]
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """How the shown table becomes the records' table, in the cheapest terms.
+
+    A click adds rows and a result changes a few cells of one row, so a page
+    sends those cells rather than the whole table again: with fifty sessions,
+    rebuilding each table on every change was half of the server's time.
+    """
+
+    patches: dict[str, list[tuple[int, object]]] = field(default_factory=dict)
+    """New cell values of rows already shown, by column: (row position, value)."""
+    appended: list[Row] = field(default_factory=list)
+    """Rows added after the shown ones."""
+    replace: bool = False
+    """Rows were removed or reordered: show the whole table again."""
+
+
+def table_change(
+    shown_keys: Sequence[str], shown: Sequence[Row], keys: Sequence[str], rows: Sequence[Row]
+) -> TableChange | None:
+    """What turns the ``shown`` rows into ``rows``; None when they are the same."""
+    count = len(shown_keys)
+    if list(keys[:count]) != list(shown_keys):
+        return TableChange(replace=True)
+    patches: dict[str, list[tuple[int, object]]] = {}
+    for position, (before, after) in enumerate(zip(shown, rows[:count], strict=True)):
+        if before != after:
+            for column in TABLE_COLUMNS:
+                if before[column] != after[column]:
+                    patches.setdefault(column, []).append((position, after[column]))
+    appended = list(rows[count:])
+    if not patches and not appended:
+        return None
+    return TableChange(patches=patches, appended=appended)
 
 
 @dataclass(frozen=True)
@@ -117,7 +159,12 @@ class SessionTasks(param.Parameterized):
         default=100, bounds=(1, None), doc="Cap on unfinished tasks in one session."
     )
     records = param.List(default=[], item_type=TaskRecord, doc="Submitted tasks, oldest first.")
-    table = param.DataFrame(doc="One row per record; refreshed by refresh().")
+    table_change = param.ClassSelector(
+        class_=TableChange,
+        default=None,
+        allow_None=True,
+        doc="The last change refresh() made to the table, for the view to apply.",
+    )
     total = param.Integer(default=0, doc="Tasks in the table.")
     done = param.Integer(default=0, doc="Tasks finished, failed, cancelled or lost.")
     outstanding = param.Integer(default=0, doc="Tasks not done yet.")
@@ -132,7 +179,17 @@ class SessionTasks(param.Parameterized):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
+        self._shown_keys: list[str] = []
+        self._shown_rows: list[Row] = []
+        # Rows of records unchanged since the last refresh, by key: reading a
+        # record's parameters is what a refresh of a long table spends its time on.
+        self._rows: dict[str, Row] = {}
         self.refresh()
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The table as last refreshed: one row per record, indexed by key."""
+        return pd.DataFrame(self._shown_rows, columns=TABLE_COLUMNS, index=self._shown_keys)
 
     @param.depends("task", watch=True)
     def _reset_argument(self) -> None:
@@ -164,6 +221,8 @@ class SessionTasks(param.Parameterized):
             TaskRecord(key=key, number=start + i, task=plan.task, argument=plan.argument)
             for i, key in enumerate(keys)
         ]
+        for record in created:
+            record.param.watch(self._forget_row, list(TaskRecord.ROW_FIELDS))
         self.records = [*self.records, *created]
         self.refresh()
         return created
@@ -211,6 +270,7 @@ class SessionTasks(param.Parameterized):
         kept = [r for r in self.records if not r.done]
         removed = len(self.records) - len(kept)
         self.records = kept
+        self._rows = {r.key: self._rows[r.key] for r in kept if r.key in self._rows}
         self.refresh()
         return removed
 
@@ -219,30 +279,46 @@ class SessionTasks(param.Parameterized):
         if (message, kind) != (self.message, self.message_kind):
             self.param.update(message=message, message_kind=kind)
 
+    def _forget_row(self, *events: param.parameterized.Event) -> None:
+        self._rows.pop(events[0].obj.key, None)
+
+    def _row(self, record: TaskRecord) -> Row:
+        row = self._rows.get(record.key)
+        if row is None:
+            row = self._rows[record.key] = record.row()
+        return row
+
     def refresh(self) -> None:
-        """Recompute the table and the counters from the records."""
-        rows = [record.row() for record in self.records]
-        table = pd.DataFrame(rows, columns=TABLE_COLUMNS, index=[r.key for r in self.records])
-        done = sum(record.done for record in self.records)
+        """Recompute the table and the counters from the records; publish what changed."""
+        keys = [record.key for record in self.records]
+        rows = [self._row(record) for record in self.records]
+        change = table_change(self._shown_keys, self._shown_rows, keys, rows)
+        self._shown_keys, self._shown_rows = keys, rows
+        done = sum(row["state"] in DONE_STATES for row in rows)
+        updates: dict[str, object] = {} if change is None else {"table_change": change}
         self.param.update(
-            table=table,
-            total=len(self.records),
+            **updates,
+            total=len(rows),
             done=done,
-            outstanding=len(self.records) - done,
-            progress_text=summarize(self.records),
+            outstanding=len(rows) - done,
+            progress_text=summarize(rows),
         )
 
 
-def summarize(records: list[TaskRecord]) -> str:
-    """A one-line summary of ``records`` for the progress bar, e.g. ``3 of 5 done, 1 failed``."""
-    if not records:
+def summarize(rows: Sequence[Row]) -> str:
+    """The progress bar's line from the table's ``rows``, e.g. ``3 of 5 done, 1 failed``.
+
+    From the rows rather than the records: a refresh has them already, and a
+    row is a plain dict, cheap to read.
+    """
+    if not rows:
         return "No tasks yet."
-    counts = {state: 0 for state in STATES}
-    for record in records:
-        counts[record.state] += 1
+    counts = dict.fromkeys(STATES, 0)
+    for row in rows:
+        counts[str(row["state"])] += 1
     done = sum(counts[state] for state in DONE_STATES)
-    parts = [f"{done} of {len(records)} done"]
-    retried = sum(record.retries > 0 for record in records)
+    parts = [f"{done} of {len(rows)} done"]
+    retried = sum(row["retries"] != 0 for row in rows)
     parts += [
         f"{counts[state]} {label}"
         for state, label in (

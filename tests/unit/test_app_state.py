@@ -10,7 +10,9 @@ from panel_dask_app.state import (
     TABLE_COLUMNS,
     SessionTasks,
     SubmissionPlan,
+    TableChange,
     display_state,
+    table_change,
 )
 from panel_dask_app.tasks import TaskInputError
 
@@ -172,3 +174,45 @@ def test_observe_keeps_a_finished_state_but_records_its_retry():
         "tcp://127.0.0.1:4002",
     )
     assert tasks.table.loc["k-0", "retries"] == 1
+
+
+def row(number, state="submitted", result=""):
+    return {column: None for column in TABLE_COLUMNS} | {
+        "#": number,
+        "state": state,
+        "result or error": result,
+    }
+
+
+def test_table_change_names_only_the_cells_and_rows_that_changed():
+    shown = [row(1), row(2)]
+    assert table_change(["a", "b"], shown, ["a", "b"], [row(1), row(2)]) is None
+    finished = [row(1), row(2, "finished", "6765")]
+    assert table_change(["a", "b"], shown, ["a", "b"], finished) == TableChange(
+        patches={"state": [(1, "finished")], "result or error": [(1, "6765")]}
+    )
+    grown = [row(1, "error"), row(2), row(3)]
+    assert table_change(["a", "b"], shown, ["a", "b", "c"], grown) == TableChange(
+        patches={"state": [(0, "error")]}, appended=[row(3)]
+    )
+
+
+@pytest.mark.parametrize("keys_after", [["b"], ["b", "a"], ["a", "c"]])
+def test_table_change_replaces_when_rows_go_or_move(keys_after):
+    shown = [row(1), row(2)]
+    rows_after = [row(n) for n in range(1, len(keys_after) + 1)]
+    assert table_change(["a", "b"], shown, keys_after, rows_after) == TableChange(replace=True)
+
+
+def test_refresh_publishes_the_change_and_reads_only_changed_records():
+    tasks = SessionTasks()
+    first, second = tasks.new_records(SubmissionPlan("fibonacci", 20, 2), keys(2))
+    assert tasks.table_change == TableChange(appended=[first.row(), second.row()])
+    second.param.update(state=FINISHED, result="6765")
+    tasks.refresh()
+    assert tasks.table_change == TableChange(
+        patches={"state": [(1, FINISHED)], "result or error": [(1, "6765")]}
+    )
+    published = tasks.table_change
+    tasks.refresh()  # nothing changed: nothing new to send
+    assert tasks.table_change is published

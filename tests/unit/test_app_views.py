@@ -1,5 +1,6 @@
 """Views built and driven without a browser or a cluster."""
 
+import asyncio
 from types import SimpleNamespace
 
 import panel as pn
@@ -14,6 +15,7 @@ from panel_dask_app.views.tasks_view import (
     TasksView,
     state_stylesheet,
 )
+from panel_dask_testkit.waiting import wait_for_async
 
 SUMMARY = {
     "workers": 3,
@@ -91,6 +93,23 @@ async def test_submit_button_reports_bad_input_and_stops_loading():
     assert view._submit.loading is False
 
 
+async def test_a_submit_that_waits_shows_a_spinner_until_it_is_done():
+    view, _tasks = make_view()
+    view.__panel__()
+    release = asyncio.Event()
+
+    async def waiting_submit():
+        await release.wait()
+        return []
+
+    view.session.submit = waiting_submit
+    clicked = asyncio.get_running_loop().create_task(view._on_submit(None))
+    await wait_for_async(lambda: view._submit.loading, "the submit button's spinner", timeout=10)
+    release.set()
+    await clicked
+    assert view._submit.loading is False
+
+
 async def test_cancel_button_in_a_row_targets_that_rows_task():
     view, tasks = make_view()
     [table] = find(view.__panel__(), pn.widgets.Tabulator)
@@ -148,3 +167,31 @@ def test_the_table_follows_the_state():
     assert tasks.clear_done() == 1
     assert table.value["#"].tolist() == [1, 3, 4]
     assert rows(table.value) == rows(tasks.table)
+
+
+def test_a_finished_task_patches_its_cells_instead_of_replacing_the_table():
+    view, tasks = make_view()
+    [table] = find(view.__panel__(), pn.widgets.Tabulator)
+    records = tasks.new_records(SubmissionPlan("fibonacci", 20, 2), ["k-0", "k-1"])
+    shown = table.value
+    replaced = []
+    table.param.watch(replaced.append, "value")
+    records[0].param.update(state=FINISHED, result="6765", duration=0.5)
+    tasks.refresh()
+    assert replaced == []
+    assert table.value is shown
+    assert rows(table.value) == rows(tasks.table)
+    assert table.value["state"].tolist() == ["finished", "submitted"]
+
+
+def test_the_progress_follows_the_state():
+    view, tasks = make_view()
+    [bar] = find(view.__panel__(), pn.indicators.Progress)
+    [text] = [
+        w for w in find(view.__panel__(), pn.widgets.StaticText) if "progress-text" in w.css_classes
+    ]
+    records = tasks.new_records(SubmissionPlan("fibonacci", 20, 2), ["k-0", "k-1"])
+    assert (bar.value, bar.max, text.value) == (0, 2, "0 of 2 done")
+    records[0].param.update(state=FINISHED, result="6765")
+    tasks.refresh()
+    assert (bar.value, bar.max, text.value) == (1, 2, "1 of 2 done")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 from typing import Any
 
+import pandas as pd
 import panel as pn
 import param
 from bokeh.models.widgets.tables import HTMLTemplateFormatter
@@ -13,7 +15,7 @@ from param.parameters import NoNone
 
 from panel_dask_app.loop import current_loop, on_loop
 from panel_dask_app.session import TaskSession
-from panel_dask_app.state import STATES, SessionTasks
+from panel_dask_app.state import STATES, SessionTasks, TableChange
 from panel_dask_app.telemetry import timed_callback
 
 CANCEL_COLUMN = "cancel"
@@ -29,6 +31,8 @@ COLUMN_WIDTHS = {
     "result or error": 300,
     CANCEL_COLUMN: 44,
 }
+# How long a submit may take before its button shows a spinner: sooner is not seen.
+LOADING_AFTER_S = 0.15
 CANCEL_BUTTON = '<span title="Cancel this task" role="button">✕</span>'
 
 _STATE_COLOURS = {
@@ -118,6 +122,7 @@ class TasksView(Viewer):
             ),
         }
         self._table_widget = self._build_table()
+        self._progress_bar, self._progress_text = self._build_progress()
 
     @property
     def tasks(self) -> SessionTasks:
@@ -158,11 +163,17 @@ class TasksView(Viewer):
         if problem is not None:
             self.tasks.notify(f"Nothing submitted. {problem}", "danger")
             return
-        self._submit.loading = True
+        # The spinner shows only when the submit waits (for the scheduler, say):
+        # a submit answered at once would send two changes no one could see.
+        spinner = asyncio.get_running_loop().call_later(
+            LOADING_AFTER_S, self._submit.param.update, {"loading": True}
+        )
         try:
             await on_loop(self._loop, self.session.submit())
         finally:
-            self._submit.loading = False
+            spinner.cancel()
+            if self._submit.loading:
+                self._submit.loading = False
 
     @timed_callback("tasks", "cancel-all")
     async def _on_cancel_all(self, _event: object) -> None:
@@ -190,32 +201,41 @@ class TasksView(Viewer):
             sizing_mode="stretch_width",
         )
 
-    def _progress(self) -> pn.viewable.Viewable:
+    def _build_progress(self) -> tuple[pn.indicators.Progress, pn.widgets.StaticText]:
         tasks = self.tasks
-        return pn.Column(
-            pn.indicators.Progress(
-                value=tasks.param.done,
-                max=pn.bind(at_least_one, tasks.param.total),
-                bar_color="success",
-                sizing_mode="stretch_width",
-                css_classes=["task-progress"],
-            ),
-            # A widget, not a pane: a pane re-applies the template's design on
-            # every change, which dominated the server's time with many sessions.
-            pn.widgets.StaticText(
-                value=pn.bind(html.escape, tasks.param.progress_text),
-                css_classes=["progress-text"],
-                margin=(0, 10),
-            ),
+        bar = pn.indicators.Progress(
+            value=tasks.done,
+            max=at_least_one(tasks.total),
+            bar_color="success",
             sizing_mode="stretch_width",
+            css_classes=["task-progress"],
         )
+        # A widget, not a pane: a pane re-applies the template's design on
+        # every change, which dominated the server's time with many sessions.
+        text = pn.widgets.StaticText(
+            value=html.escape(tasks.progress_text), css_classes=["progress-text"], margin=(0, 10)
+        )
+        # One watcher for the three counters: a refresh changes them in one
+        # update, and each widget then sends one change, not one per counter.
+        tasks.param.watch(self._show_progress, ["done", "total", "progress_text"])
+        return bar, text
+
+    def _show_progress(self, *_events: param.parameterized.Event) -> None:
+        tasks = self.tasks
+        self._progress_bar.param.update(value=tasks.done, max=at_least_one(tasks.total))
+        self._progress_text.value = html.escape(tasks.progress_text)
+
+    def _progress(self) -> pn.viewable.Viewable:
+        return pn.Column(self._progress_bar, self._progress_text, sizing_mode="stretch_width")
+
+    def _shown_table(self) -> pd.DataFrame:
+        # Rows by position, as the cancel buttons address them; streamed rows
+        # continue the position index.
+        return self.tasks.table.reset_index(drop=True)
 
     def _build_table(self) -> pn.widgets.Tabulator:
-        # A change replaces the value: Tabulator.patch of a few cells saves
-        # little server time and trips Tabulator's renderer in the browser
-        # ("verticalFillMode" of null) while it lays the table out.
-        table = pn.widgets.Tabulator.from_param(
-            self.tasks.param.table,
+        table = pn.widgets.Tabulator(
+            self._shown_table(),
             show_index=False,
             disabled=True,
             selectable=False,
@@ -233,7 +253,19 @@ class TasksView(Viewer):
         )
         # Panel awaits coroutine callbacks; its annotation names only plain ones.
         table.on_click(self._on_table_click)  # type: ignore[arg-type]
+        self.tasks.param.watch(self._apply_table_change, "table_change")
         return table
+
+    def _apply_table_change(self, event: param.parameterized.Event) -> None:
+        """Send the browser only the cells and rows that changed."""
+        change: TableChange = event.new
+        table = self._table_widget
+        # New rows replace the value: Tabulator.stream costs the server more
+        # (it concatenates and converts both frames), see bench/upstream.
+        if change.replace or change.appended:
+            table.value = self._shown_table()
+        elif change.patches:
+            table.patch(change.patches, as_index=False)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(
