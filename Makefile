@@ -14,7 +14,7 @@ LOCAL_BASE ?= 0
 # Every Python package of the tools distribution (test kit, control plane, make dev's stack, ...).
 TOOL_PACKAGES = $(patsubst %/__init__.py,%,$(wildcard tools/panel_dask_*/__init__.py))
 
-.PHONY: help dev test lint fmt system-deps tools cluster-up cluster-down bench clean
+.PHONY: help dev test lint fmt system-deps tools cluster-up cluster-down bench profile clean
 .PHONY: images kind-up kind-down docker-up test-images test-monitoring chart-docs chart-dashboard
 
 help: ## list the targets
@@ -90,6 +90,9 @@ test: system-deps $(STAMP) lint tools test-images test-monitoring ## install wha
 
 bench: $(STAMP) tools ## run the benchmarks; JSON + report under bench/results/
 	$(PY) -m bench $(BENCH_ARGS)
+
+profile: $(STAMP) tools ## sample the Panel server under 50 offloading sessions (py-spy); under bench/results/
+	$(PY) -m bench.profile $(PROFILE_ARGS)
 
 clean: ## remove the virtualenv and caches (the Go tool cache under ~/.cache stays)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -118,11 +118,17 @@ class GuidePage:
     session: BrowserlessSession
     button: str = ""
     result: str = ""
+    seconds: str = ""
     submitted: int = 0
 
     def __post_init__(self) -> None:
         self.button = self.session.find("Button", label="SUBMIT")
         self.result = self.session.find("HTML", css_classes="result")
+        self.seconds = self.session.find("Spinner", css_classes="seconds")
+
+    async def choose_seconds(self, seconds: float) -> None:
+        """Type how long the task sleeps."""
+        await self.session.change(self.seconds, "value", seconds)
 
     async def submit(self, within: float) -> Outcome:
         """Click SUBMIT; time until the result pane shows this run, and its worker run time."""

@@ -9,8 +9,12 @@ default): a callback that involves no Dask at all, i.e. what every click on the
 page feels like while the cluster is busy.
 
 Variants, same run, same cluster: the app as built (``async`` callbacks on the
-shared asynchronous client), and the same page with a blocking Submit
-(``.result()`` in a plain callback, bench/blocking.py). A probe with no answer
+shared asynchronous client); the page written as Panel's Dask guide writes it
+with the same task form beside it (bench/pages/dask_guide_form.py), loaded by
+its own SUBMIT; and the app's page with a blocking Submit (``.result()`` in a
+plain callback, bench/blocking.py). Each runs ``repetitions`` times, interleaved;
+figures are medians over the runs, ratios are taken within a run and reported
+as their median and range. A probe with no answer
 by the end of the window plus a grace period is counted (``censored``) with the
 time it waited, a lower bound.
 """
@@ -26,12 +30,13 @@ from typing import Any
 
 from distributed import Client
 
-from bench.drivers import TaskForm, TasksPage
+from bench.bokeh_client import BrowserlessSession
+from bench.drivers import GuidePage, TaskForm, TasksPage
 from bench.figures import pyplot, save
 from bench.load import Action, close_all, closed_loop, open_sessions
 from bench.progress import Progress
 from bench.servers import AppServer, PageServer, Server, serving
-from bench.stats import NotMeasuredError, ratio, summary_ms
+from bench.stats import NotMeasuredError, combine_repetitions, ratio, spread, summary_ms
 from panel_dask_app.remote import cluster_summary
 from panel_dask_testkit.local_dask import running_dask
 
@@ -50,10 +55,25 @@ class Plan:
     probe_think_s: tuple[float, float] = (0.2, 0.3)
     workers: int = 1
     threads: int = 4
+    repetitions: int = 3
 
 
 FULL = Plan()
-QUICK = Plan(loaders=6, probes=2, task_seconds=0.3, warmup_s=2.0, window_s=5.0, threads=2)
+QUICK = Plan(
+    loaders=6, probes=2, task_seconds=0.3, warmup_s=2.0, window_s=5.0, threads=2, repetitions=1
+)
+GOAL_P99_OVER_GUIDE = 1.5
+
+
+async def _loader(session: BrowserlessSession, plan: Plan) -> TasksPage | GuidePage:
+    """A loading user's page, set to the benchmark's task."""
+    if "/dask_guide" in session.path:
+        guide = GuidePage(session)
+        await guide.choose_seconds(plan.task_seconds)
+        return guide
+    page = TasksPage(session)
+    await page.choose("sleep_seconds", str(plan.task_seconds))
+    return page
 
 
 async def _variant(server: Server, dask_address: str, plan: Plan) -> dict[str, Any]:
@@ -61,13 +81,11 @@ async def _variant(server: Server, dask_address: str, plan: Plan) -> dict[str, A
     probes = await open_sessions(server.url, server.path, plan.probes)
     observer = await Client(dask_address, asynchronous=True, set_as_default=False)
     try:
-        pages = [TasksPage(session) for session in loaders]
-        for page in pages:
-            await page.choose("sleep_seconds", str(plan.task_seconds))
+        pages = [await _loader(session, plan) for session in loaders]
         forms = [TaskForm(session) for session in probes]
         end = time.monotonic() + plan.warmup_s + plan.window_s
 
-        def submitter(page: TasksPage) -> Action:
+        def submitter(page: TasksPage | GuidePage) -> Action:
             async def act() -> tuple[float, bool]:
                 within = max(1.0, end - time.monotonic() + GRACE_S)
                 try:
@@ -120,35 +138,59 @@ async def _variant(server: Server, dask_address: str, plan: Plan) -> dict[str, A
 def run(quick: bool, out_dir: Path) -> dict[str, Any]:
     """The ``responsiveness`` object of latest.json."""
     plan = QUICK if quick else FULL
-    progress = Progress("responsiveness", 2)
+    progress = Progress("responsiveness", 3 * plan.repetitions)
     logs = Path(tempfile.mkdtemp(prefix="bench-responsiveness-"))
-    results: dict[str, dict[str, Any]] = {}
+    variants = {
+        "app": lambda dask: AppServer(logs, dask),
+        "panel_guide_page": lambda dask: PageServer(logs, dask, "dask_guide_form"),
+        "blocking_callbacks": lambda dask: PageServer(logs, dask, "blocking_tasks"),
+    }
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     with running_dask(logs, plan.workers, plan.threads) as dask:
-        for name, server in (
-            ("app", AppServer(logs, dask)),
-            ("blocking_callbacks", PageServer(logs, dask, "blocking_tasks")),
-        ):
-            with serving(server):
-                figures = asyncio.run(_variant(server, dask.address, plan))
-            results[name] = figures
-            progress.step(
-                f"{name}: trivial callback p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms"
-                f" ({figures['n']} probes, {figures['censored_probes']} unanswered), "
-                f"{figures['cluster_tasks_outstanding_mean']} tasks outstanding on "
-                f"{figures['worker_threads']} threads"
-            )
-    app, blocking = results["app"], results["blocking_callbacks"]
+        for rep in range(plan.repetitions):
+            for name, make in variants.items():
+                with serving(make(dask)) as server:
+                    figures = asyncio.run(_variant(server, dask.address, plan))
+                runs[name].append(figures)
+                progress.step(
+                    f"{name} (run {rep + 1} of {plan.repetitions}): trivial callback p50 "
+                    f"{figures['p50_ms']} ms, p99 {figures['p99_ms']} ms ({figures['n']} probes, "
+                    f"{figures['censored_probes']} unanswered), "
+                    f"{figures['cluster_tasks_outstanding_mean']} tasks outstanding on "
+                    f"{figures['worker_threads']} threads"
+                )
+    combined = {
+        name: combine_repetitions([[f] for f in figures])[0] for name, figures in runs.items()
+    }
+
+    def ratios(over: str, under: str, key: str) -> dict[str, Any]:
+        return spread([ratio(a[key], b[key]) for a, b in zip(runs[over], runs[under], strict=True)])
+
+    app_over_guide_p99 = ratios("app", "panel_guide_page", "p99_ms")
     return {
         "loader_sessions": plan.loaders,
         "probe_sessions": plan.probes,
         "task": f"sleep_seconds({plan.task_seconds})",
         "window_s": plan.window_s,
-        "app": app,
-        "baselines": {"blocking_callbacks": blocking},
-        "ratios": {
-            "blocking_p50_over_app_p50": ratio(blocking["p50_ms"], app["p50_ms"]),
-            "blocking_p99_over_app_p99": ratio(blocking["p99_ms"], app["p99_ms"]),
+        "repetitions": plan.repetitions,
+        "app": combined["app"],
+        "baselines": {
+            "panel_guide_page": combined["panel_guide_page"],
+            "blocking_callbacks": combined["blocking_callbacks"],
         },
+        "ratios": {
+            "app_p50_over_guide_page_p50": ratios("app", "panel_guide_page", "p50_ms"),
+            "app_p99_over_guide_page_p99": app_over_guide_p99,
+            "blocking_p50_over_app_p50": ratios("blocking_callbacks", "app", "p50_ms"),
+            "blocking_p99_over_app_p99": ratios("blocking_callbacks", "app", "p99_ms"),
+        },
+        "goal": {
+            "app_p99_over_guide_page_p99_at_most": GOAL_P99_OVER_GUIDE,
+            "met": None
+            if app_over_guide_p99["median"] is None
+            else app_over_guide_p99["median"] <= GOAL_P99_OVER_GUIDE,
+        },
+        "runs": runs,
     }
 
 
@@ -156,8 +198,12 @@ def plot(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """p50/p99 of the trivial callback, app against blocking callbacks."""
     plt = pyplot()
 
-    variants = {"app (async)": result["app"], **{
-        "blocking .result()": result["baselines"]["blocking_callbacks"]}}  # fmt: skip
+    variants = {
+        "app (async)": result["app"],
+        "guide page": result["baselines"].get("panel_guide_page", {}),
+        "blocking .result()": result["baselines"]["blocking_callbacks"],
+    }
+    variants = {name: figures for name, figures in variants.items() if figures}
     fig, ax = plt.subplots(figsize=(6, 3.4))
     width = 0.38
     for i, key in enumerate(("p50_ms", "p99_ms")):

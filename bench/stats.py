@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -70,3 +71,45 @@ def highest_under(levels: Sequence[int], values: Sequence[float], limit: float) 
             break
         best = level
     return best
+
+
+def spread(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    """The median of repeated figures with their range: runs on shared cores swing.
+
+    Figures that could not be computed (None) are left out; all None gives Nones.
+    """
+    kept = [float(v) for v in values if v is not None]
+    if not kept:
+        return {"median": None, "min": None, "max": None, "repetitions": 0}
+    return {
+        "median": rounded(median(kept)),
+        "min": rounded(min(kept)),
+        "max": rounded(max(kept)),
+        "repetitions": len(kept),
+    }
+
+
+COUNTS = ("n", "failed_actions", "censored_probes", "failed_probes")
+
+
+def combine_repetitions(repetitions: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Level by level, the median of each figure over repetitions, counts summed.
+
+    ``repetitions`` holds one list of level figures per repetition, levels in the
+    same order each time (e.g. 1, 10, 50 sessions).
+    """
+    combined = []
+    for levels in zip(*repetitions, strict=True):
+        merged: dict[str, Any] = {}
+        for key, first in levels[0].items():
+            values = [level[key] for level in levels]
+            if key in COUNTS:
+                merged[key] = sum(values)
+            elif isinstance(first, bool) or not isinstance(first, int | float):
+                merged[key] = first
+            elif all(value == first for value in values):
+                merged[key] = first  # a level's name, e.g. its session count
+            else:
+                merged[key] = rounded(median(values))
+        combined.append(merged)
+    return combined

@@ -7,17 +7,8 @@ itself costs.
 
 import panel as pn
 
-from panel_dask_app.tasks import TASKS
+from bench.task_form import task_form
 
 pn.extension()
 
-select = pn.widgets.Select(options={spec.label: name for name, spec in TASKS.items()})
-argument = pn.widgets.TextInput(value=TASKS[select.value].default, css_classes=["task-argument"])
-
-
-def _reset_argument(event):
-    argument.value = TASKS[event.new].default
-
-
-select.param.watch(_reset_argument, "value")
-pn.Column(select, argument).servable()
+task_form().servable()

@@ -1,40 +1,9 @@
-"""The offload baseline: a page written the way Panel's "Scaling with Dask" how-to writes it.
-
-As in the guide's app.py: a ``pn.cache``d asynchronous client, a button watched by
-an async ``pn.depends`` callback that awaits ``client.submit`` and writes the
-result. Only the task and the output differ: the app's ``run_task`` (so the
-worker reports the task's own run time) and a Markdown pane instead of the
-guide's Terminal.
-"""
-
-import os
+"""/dask_guide: the offload baseline, a page written as Panel's Dask how-to writes it."""
 
 import panel as pn
-from distributed import Client
 
-from panel_dask_app.remote import run_task
+from bench.guide_page import guide_page
 
 pn.extension()
 
-
-@pn.cache  # shared by every session, as in the guide
-async def get_client():
-    return await Client(os.environ["DASK_SCHEDULER_ADDRESS"], asynchronous=True)
-
-
-seconds = pn.widgets.FloatInput(value=0.02, name="seconds", width=100)
-submit_button = pn.widgets.Button(label="SUBMIT", color="primary", align="end")
-result = pn.pane.Markdown("no run yet", css_classes=["result"])
-runs = []
-
-
-@pn.depends(submit_button, watch=True)
-async def _handle_click(_):
-    runs.append(None)
-    run = len(runs)
-    client = await get_client()
-    outcome = await client.submit(run_task, "sleep_seconds", seconds.value, pure=False)
-    result.object = f"run {run}: duration={outcome['duration']:.6f}"
-
-
-pn.Column("# Offload like the guide", pn.Row(seconds, submit_button), result).servable()
+guide_page().servable()
