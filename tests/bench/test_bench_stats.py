@@ -3,7 +3,15 @@
 import pytest
 
 from bench.progress import bar
-from bench.stats import NotMeasuredError, highest_under, linear_fit, ratio, summary_ms
+from bench.stats import (
+    NotMeasuredError,
+    combine_repetitions,
+    highest_under,
+    linear_fit,
+    ratio,
+    spread,
+    summary_ms,
+)
 
 
 def test_summary_is_in_milliseconds_and_ordered():
@@ -43,3 +51,24 @@ def test_bar_fills_with_progress():
     assert bar(0, 4, width=8) == "[--------]"
     assert bar(2, 4, width=8) == "[####----]"
     assert bar(9, 4, width=8) == "[########]"
+
+
+def test_spread_is_the_median_and_range_of_what_could_be_computed():
+    assert spread([3.0, None, 1.0, 2.0]) == {
+        "median": 2.0,
+        "min": 1.0,
+        "max": 3.0,
+        "repetitions": 3,
+    }
+    assert spread([None]) == {"median": None, "min": None, "max": None, "repetitions": 0}
+
+
+def test_combine_repetitions_takes_medians_per_level_and_sums_counts():
+    runs = [
+        [{"sessions": 1, "n": 5, "p50_ms": 10.0, "failed_actions": 0}],
+        [{"sessions": 1, "n": 6, "p50_ms": 30.0, "failed_actions": 1}],
+        [{"sessions": 1, "n": 7, "p50_ms": 20.0, "failed_actions": 0}],
+    ]
+    assert combine_repetitions(runs) == [
+        {"sessions": 1, "n": 18, "p50_ms": 20.0, "failed_actions": 1}
+    ]
