@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 BENCHMARKS = ("offload", "responsiveness", "sessions", "autoscaler", "operator_scale", "data")
+# Before/after tables of each performance change, written by hand from runs of
+# this benchmark suite; the report carries them so one page tells the story.
+CHANGES = Path(__file__).parent / "changes.md"
 RAW_SERIES = {"timeline", "timelines", "runs"}  # kept in the JSON, not tabulated
 META = {"measured_at_utc", "quick", "run_duration_s", "load_average_1m", "cpus", "error"}
 
@@ -255,6 +258,8 @@ def write_markdown(
         "started and ended (2 cores: above 2 means other work competed for them).",
         "",
     ]
+    if CHANGES.exists():
+        lines += [CHANGES.read_text().strip(), ""]
     for name in BENCHMARKS:
         result = results.get(name)
         if result is None:

@@ -69,12 +69,12 @@ def test_connection_status_follows_the_connection():
 
 def test_cluster_panel_shows_the_monitor_summary():
     monitor = ClusterMonitor(connection=DaskConnection(address="tcp://127.0.0.1:1"))
-    [html] = find(ClusterPanel(monitor=monitor).__panel__(), pn.pane.HTML)
+    [html] = find(ClusterPanel(monitor=monitor).__panel__(), pn.widgets.StaticText)
     monitor.param.update(summary=None, error="scheduler did not answer")
-    assert "scheduler did not answer" in html.object
+    assert "scheduler did not answer" in html.value
     monitor.param.update(summary=SUMMARY, error="")
-    assert "<dd>12</dd>" in html.object
-    assert "did not answer" not in html.object
+    assert "<dd>12</dd>" in html.value
+    assert "did not answer" not in html.value
 
 
 def make_view():

@@ -229,8 +229,7 @@ class TasksView(Viewer):
         return pn.Column(self._progress_bar, self._progress_text, sizing_mode="stretch_width")
 
     def _shown_table(self) -> pd.DataFrame:
-        # Rows by position, as the cancel buttons address them; streamed rows
-        # continue the position index.
+        # Rows by position, as patches and the cancel buttons address them.
         return self.tasks.table.reset_index(drop=True)
 
     def _build_table(self) -> pn.widgets.Tabulator:
@@ -260,8 +259,8 @@ class TasksView(Viewer):
         """Send the browser only the cells and rows that changed."""
         change: TableChange = event.new
         table = self._table_widget
-        # New rows replace the value: Tabulator.stream costs the server more
-        # (it concatenates and converts both frames), see bench/upstream.
+        # New rows replace the value: Tabulator.stream of a row costs the server
+        # about twice as much (bench/upstream/panel_update_costs.py).
         if change.replace or change.appended:
             table.value = self._shown_table()
         elif change.patches:
