@@ -26,7 +26,7 @@ INDEX_TITLES = {
     "dashboard": "Dask dashboard",
 }
 HEALTH_ENDPOINT = "health"
-# Run by `panel serve --setup` in the server process: starts the metrics endpoint.
+# Run by `panel serve --setup` in the server process: metrics endpoint, collector settings.
 SETUP_SCRIPT = Path(__file__).parent / "server_setup.py"
 # Routes the server adds ahead of its pages: the 403 for the scheduler API path.
 PLUGINS = ("panel_dask_app.refused",)
@@ -76,8 +76,7 @@ def build_command(
     ]
     for plugin in PLUGINS:
         command += ["--plugins", plugin]
-    if settings.metrics_port:
-        command += ["--setup", str(SETUP_SCRIPT)]
+    command += ["--setup", str(SETUP_SCRIPT)]
     for origin in settings.allow_websocket_origin:
         command += ["--allow-websocket-origin", origin]
     if settings.use_xheaders:

@@ -1,9 +1,12 @@
+import os
+import subprocess
 import sys
 
 import pytest
 
 from panel_dask_app import serve
 from panel_dask_app.config import Settings
+from panel_dask_testkit.net import free_port
 
 
 def flag_values(command, flag):
@@ -13,7 +16,7 @@ def flag_values(command, flag):
 def test_command_serves_every_page_with_contract_flags():
     command = serve.build_command(Settings())
     assert command[:4] == [sys.executable, "-m", "panel", "serve"]
-    pages = [arg for arg in command if arg.endswith(".py")]
+    pages = [arg for arg in command if arg.endswith(".py") and arg != str(serve.SETUP_SCRIPT)]
     assert [p.rsplit("/", 1)[1] for p in pages] == ["tasks.py", "data.py", "dashboard.py"]
     assert all(path.exists() for path in serve.page_paths())
     assert flag_values(command, "--num-procs") == ["1"]
@@ -102,9 +105,33 @@ def test_index_thumbnails_exist_for_every_page():
         assert (serve.THUMBNAILS_DIR / f"{page}.png").stat().st_size > 1000
 
 
-def test_metrics_endpoint_starts_only_when_a_port_is_set():
-    off = serve.build_command(Settings())
-    assert "--setup" not in off
-    on = serve.build_command(Settings(metrics_port=8000))
-    assert on[on.index("--setup") + 1] == str(serve.SETUP_SCRIPT)
+def test_the_setup_script_runs_in_every_server():
+    for settings in (Settings(), Settings(metrics_port=8000)):
+        command = serve.build_command(settings)
+        assert flag_values(command, "--setup") == [str(serve.SETUP_SCRIPT)]
     assert serve.SETUP_SCRIPT.exists()
+
+
+def test_the_setup_script_freezes_what_is_imported_and_serves_metrics_only_when_asked():
+    probe = (
+        "import gc, runpy, sys\n"
+        f"runpy.run_path({str(serve.SETUP_SCRIPT)!r})\n"
+        "from panel_dask_app import gc_policy, telemetry\n"
+        "print(gc.get_freeze_count() > 10000, gc.get_threshold()[0] == gc_policy.YOUNG_THRESHOLD,"
+        " 'panel_dask_app.views.layout' in sys.modules)\n"
+    )
+    for port, serving in ((0, False), (free_port(), True)):
+        env = {**os.environ, "PANEL_DASK_METRICS_PORT": str(port)}
+        code = probe + (
+            f"print(http_status('http://127.0.0.1:{port}/metrics') == 200)" if port else ""
+        )
+        shown = subprocess.run(
+            [sys.executable, "-c", "from panel_dask_testkit.net import http_status\n" + code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout.split()
+        assert shown[:3] == ["True", "True", "True"]
+        assert shown[3:] == (["True"] if serving else [])
