@@ -18,7 +18,7 @@ from typing import Any
 BENCHMARKS = ("offload", "responsiveness", "sessions", "autoscaler", "operator_scale", "data")
 # Before/after tables of each performance change, written by hand from runs of
 # this benchmark suite; the report carries them so one page tells the story.
-CHANGES = Path(__file__).parent / "changes.md"
+CHANGES = Path(__file__).parent / "results" / "changes.md"
 RAW_SERIES = {"timeline", "timelines", "runs"}  # kept in the JSON, not tabulated
 META = {"measured_at_utc", "quick", "run_duration_s", "load_average_1m", "cpus", "error"}
 
