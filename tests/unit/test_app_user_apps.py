@@ -8,6 +8,11 @@ from panel_dask_app import serve, user_apps
 from panel_dask_app.config import ConfigError, Settings
 
 
+def pages(command):
+    """The files a ``panel serve`` command serves: its .py arguments but the setup script."""
+    return [arg for arg in command if arg.endswith(".py") and arg != str(serve.SETUP_SCRIPT)]
+
+
 @pytest.mark.parametrize(
     "entry",
     [
@@ -91,9 +96,7 @@ def test_two_pages_with_one_route_are_refused(tmp_path):
 def test_empty_apps_serve_our_pages():
     assert serve.served_pages(Settings()) is None
     command = serve.build_command(Settings(), pages=serve.served_pages(Settings()))
-    assert [arg for arg in command if arg.endswith(".py")] == [
-        str(path) for path in serve.page_paths()
-    ]
+    assert pages(command) == [str(path) for path in serve.page_paths()]
 
 
 def test_own_pages_replace_ours_and_keep_the_contract_flags(tmp_path):
@@ -101,7 +104,7 @@ def test_own_pages_replace_ours_and_keep_the_contract_flags(tmp_path):
     page.write_text("")
     settings = Settings(apps=(str(page), "panel_dask_app.pages.dashboard"))
     command = serve.build_command(settings, pages=serve.served_pages(settings))
-    assert [arg for arg in command if arg.endswith(".py")] == [
+    assert pages(command) == [
         str(page),
         str(serve.PAGES_DIR / "dashboard.py"),
     ]
@@ -128,7 +131,7 @@ def test_main_serves_the_named_module(monkeypatch):
     serve.main([])
     [(path, argv, _)] = execs
     assert path == sys.executable
-    assert [arg for arg in argv if arg.endswith(".py")] == [str(serve.PAGES_DIR / "data.py")]
+    assert pages(argv) == [str(serve.PAGES_DIR / "data.py")]
 
 
 @pytest.mark.parametrize(
