@@ -73,9 +73,18 @@ def overhead(outcome: Outcome) -> tuple[float, bool]:
     return outcome.latency - outcome.compute, False
 
 
-async def _page_level(
-    server: Server, make: Callable[[BrowserlessSession], Any], count: int, plan: Plan
+async def page_level(
+    server: Server,
+    make: Callable[[BrowserlessSession], Any],
+    count: int,
+    plan: Plan,
+    on_warm: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
+    """``count`` users of one page clicking for ``plan.window_s``; the level's figures.
+
+    ``on_warm`` is called once every session is open and has run its first task
+    (``make profile`` starts sampling there).
+    """
     sessions = await open_sessions(server.url, server.path, count)
     try:
         pages = [make(session) for session in sessions]
@@ -84,6 +93,8 @@ async def _page_level(
                 await page.choose(TASK, str(TASK_SECONDS))
         # One unmeasured action per session: first-use costs are not offload overhead.
         await asyncio.gather(*(page.submit(ANSWER_TIMEOUT_S) for page in pages))
+        if on_warm is not None:
+            on_warm()
 
         def action(page: Any) -> Action:
             async def act() -> tuple[float, bool]:
@@ -151,10 +162,10 @@ def run(quick: bool, out_dir: Path) -> dict[str, Any]:
                 report("dask_client", rep, asyncio.run(_client_level(dask.address, count, plan)))
             with serving(AppServer(logs, dask)) as app:
                 for count in plan.levels:
-                    report("app", rep, asyncio.run(_page_level(app, TasksPage, count, plan)))
+                    report("app", rep, asyncio.run(page_level(app, TasksPage, count, plan)))
             with serving(PageServer(logs, dask, "dask_guide")) as guide:
                 for count in plan.levels:
-                    report("guide", rep, asyncio.run(_page_level(guide, GuidePage, count, plan)))
+                    report("guide", rep, asyncio.run(page_level(guide, GuidePage, count, plan)))
 
     def ratios(baseline: str, key: str) -> dict[str, dict[str, Any]]:
         by_level: dict[str, list[float | None]] = {}

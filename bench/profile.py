@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from bench.drivers import GuidePage, TasksPage
-from bench.load import close_all, closed_loop, open_sessions
-from bench.offload import ANSWER_TIMEOUT_S, FULL, TASK, TASK_SECONDS, overhead
+from bench.offload import FULL, page_level
 from bench.progress import Progress
 from bench.servers import AppServer, PageServer, Server, serving
-from bench.stats import summary_ms
 from panel_dask_testkit.local_dask import running_dask
 
 RESULTS = Path(__file__).parent / "results"
@@ -81,7 +81,7 @@ def top_functions(
 
 
 def markdown(
-    title: str, latency: dict[str, float | int], total: int, rows: list[tuple[str, int, int]]
+    title: str, latency: dict[str, Any], total: int, rows: list[tuple[str, int, int]]
 ) -> str:
     """The top table as a Markdown page."""
     lines = [
@@ -98,30 +98,6 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-async def _load(
-    server: Server, page: str, sessions: int, window: float, on_ready: Callable[[], object]
-) -> dict[str, float | int]:
-    opened = await open_sessions(server.url, server.path, sessions)
-    try:
-        pages = [TasksPage(s) if page == "tasks" else GuidePage(s) for s in opened]
-        for p in pages:
-            if isinstance(p, TasksPage):
-                await p.choose(TASK, str(TASK_SECONDS))
-        await asyncio.gather(*(p.submit(ANSWER_TIMEOUT_S) for p in pages))
-        on_ready()  # sessions open and warm: page builds are not what is sampled
-
-        def action(p: TasksPage | GuidePage):  # noqa: ANN202
-            async def act() -> tuple[float, bool]:
-                return overhead(await p.submit(ANSWER_TIMEOUT_S))
-
-            return act
-
-        result = await closed_loop([action(p) for p in pages], window, FULL.think_s)
-    finally:
-        await close_all(opened)
-    return summary_ms(result.samples)
-
-
 def profile(page: str, sessions: int, window: float, out: Path) -> Path:
     """Sample the server of ``page`` under ``sessions`` offloading users; the report's path."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -133,6 +109,7 @@ def profile(page: str, sessions: int, window: float, out: Path) -> Path:
         server: Server = (
             AppServer(logs, dask) if page == "tasks" else PageServer(logs, dask, "dask_guide")
         )
+        driver = TasksPage if page == "tasks" else GuidePage
         with serving(server):
             progress.step(f"serving {page} (pid {server.pid}); opening {sessions} sessions")
             recorders: list[subprocess.Popen[bytes]] = []
@@ -157,18 +134,18 @@ def profile(page: str, sessions: int, window: float, out: Path) -> Path:
                             "--nonblocking",
                         ],
                         stdout=subprocess.DEVNULL,
-                    )  # fmt: skip
+                    )
                     for fmt, path in (("flamegraph", stem.with_suffix(".svg")), ("raw", raw))
                 )
 
-            latency = asyncio.run(_load(server, page, sessions, window, record))
+            plan = dataclasses.replace(FULL, window_s=window)
+            latency = asyncio.run(page_level(server, driver, sessions, plan, on_warm=record))
             for recorder in recorders:
                 recorder.wait(timeout=120)
             progress.step(f"offload p50 {latency['p50_ms']} ms, p99 {latency['p99_ms']} ms")
     total, rows = top_functions(raw.read_text().splitlines())
     report = stem.with_suffix(".md")
-    path = "tasks" if page == "tasks" else "dask_guide"
-    title = f"Panel server profile: /{path}, {sessions} sessions offloading"
+    title = f"Panel server profile: {server.path}, {sessions} sessions offloading"
     report.write_text(markdown(title, latency, total, rows))
     progress.step(f"wrote {report} and {stem.with_suffix('.svg')}")
     return report
